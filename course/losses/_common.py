@@ -1,0 +1,173 @@
+"""Shared helpers for every loss family: dtypes, shape checks, reductions.
+
+Every public loss in :mod:`course.losses` follows the same small protocol:
+
+1. turn array-likes into floating arrays with :func:`as_float` (float64 by
+   default, float32 kept as float32);
+2. check shapes up front with :func:`check_same_shape` and friends, so that
+   nothing is ever broadcast by accident;
+3. compute the per-element (or per-sample) loss;
+4. reduce it with :func:`reduce` and, in the ``_grad`` twin, scale the
+   per-element gradient with :func:`reduction_scale`.
+
+Keeping these four steps in one place is what lets each loss module read
+like its formula.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def as_float(x, name: str, dtype=None) -> np.ndarray:
+    """Return ``x`` as a floating NumPy array.
+
+    float32 and float64 arrays pass through unchanged; integers and booleans
+    become float64 (or ``dtype`` when given). Anything else (complex, object,
+    strings) raises ``ValueError`` naming the argument.
+    """
+    array = np.asarray(x)
+    if dtype is not None:
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
+        return array.astype(dtype, copy=False)
+    if array.dtype in (np.float32, np.float64):
+        return array
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64)
+    raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
+
+
+def common_float(*arrays: np.ndarray):
+    """The floating dtype shared by ``arrays``: float32 only if all are float32."""
+    return np.result_type(*[a.dtype for a in arrays], np.float32)
+
+
+def as_floats(**named) -> list[np.ndarray]:
+    """Convert several arguments with :func:`as_float` and cast them to one dtype.
+
+    ``as_floats(input=x, target=y)`` returns ``[x, y]`` as arrays of the common
+    dtype: float32 when every floating argument is float32, else float64.
+    """
+    arrays = [as_float(value, name) for name, value in named.items()]
+    dtype = common_float(*arrays)
+    return [a.astype(dtype, copy=False) for a in arrays]
+
+
+def as_index(x, name: str) -> np.ndarray:
+    """Return ``x`` as an int64 array of class indices (no float or bool accepted)."""
+    array = np.asarray(x)
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"{name} must hold integer class indices, got dtype {array.dtype}")
+    return array.astype(np.int64, copy=False)
+
+
+def check_reduction(reduction: str, allowed: Iterable[str] = REDUCTIONS) -> None:
+    """Raise ``ValueError`` unless ``reduction`` is one of ``allowed``."""
+    allowed = tuple(allowed)
+    if reduction not in allowed:
+        choices = ", ".join(repr(r) for r in allowed)
+        raise ValueError(f"reduction must be one of {choices}, got {reduction!r}")
+
+
+def check_same_shape(a: np.ndarray, b: np.ndarray, names=("input", "target")) -> None:
+    """Raise ``ValueError`` unless ``a`` and ``b`` have exactly the same shape."""
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{names[1]} must have the same shape as {names[0]} {a.shape}, got {b.shape}"
+        )
+
+
+def check_ndim(a: np.ndarray, name: str, ndims: Iterable[int], meaning: str = "") -> None:
+    """Raise ``ValueError`` unless ``a.ndim`` is one of ``ndims``."""
+    ndims = tuple(ndims)
+    if a.ndim not in ndims:
+        expected = " or ".join(f"{n}-D" for n in ndims)
+        hint = f" {meaning}" if meaning else ""
+        raise ValueError(f"{name} must be {expected}{hint}, got shape {a.shape}")
+
+
+def check_positive(value: float, name: str, strict: bool = True) -> None:
+    """Raise ``ValueError`` unless a scalar option is > 0 (or >= 0 when not strict)."""
+    if not np.isfinite(value) or (value <= 0 if strict else value < 0):
+        bound = "> 0" if strict else ">= 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
+def reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
+    """Apply ``reduction`` to an array of per-element losses.
+
+    "none" returns ``loss``; "sum" its sum; "mean" its mean. Reduced values are
+    0-d arrays of ``loss.dtype``. The mean of an empty batch is NaN, as in
+    PyTorch (computed without NumPy's "empty slice" warning).
+    """
+    check_reduction(reduction)
+    if reduction == "none":
+        return loss
+    total = np.asarray(loss.sum(), dtype=loss.dtype)
+    if reduction == "sum":
+        return total
+    if loss.size == 0:
+        return np.asarray(np.nan, dtype=loss.dtype)
+    return np.asarray(total / loss.size, dtype=loss.dtype)
+
+
+def reduction_scale(count: int, reduction: str) -> float:
+    """d(reduced loss)/d(one element's loss): 1/count for "mean", else 1.
+
+    For "none" the gradient is that of the sum of the per-element losses.
+    """
+    check_reduction(reduction)
+    if reduction == "mean" and count > 0:
+        return 1.0 / count
+    return 1.0
+
+
+def scaled(grad: np.ndarray, count: int, reduction: str) -> np.ndarray:
+    """Multiply a per-element gradient by :func:`reduction_scale`, in place, keeping dtype."""
+    scale = reduction_scale(count, reduction)
+    if scale != 1.0:
+        grad *= grad.dtype.type(scale)
+    return grad
+
+
+def log_sigmoid(x: np.ndarray) -> np.ndarray:
+    """log(sigmoid(x)) = -softplus(-x), computed without overflow for any finite x."""
+    return -softplus(-x)
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact and finite for huge |x|."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) without overflow: uses exp(-|x|) on both branches."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(x), copy=False)
+
+
+def logsumexp(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
+    """log(sum(exp(x))) along ``axis`` with the max shifted out first.
+
+    An all ``-inf`` slice gives ``-inf`` (not NaN); a ``+inf`` entry gives ``+inf``.
+    """
+    peak = np.max(x, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """x - logsumexp(x): log-probabilities that never overflow."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(x - max) / sum(exp(x - max)): probabilities that never overflow."""
+    return np.exp(log_softmax(x, axis=axis))

@@ -1,0 +1,3 @@
+"""Structured losses (being written; see the issue tracker)."""
+
+__all__: list[str] = []
