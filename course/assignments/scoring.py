@@ -1,0 +1,102 @@
+"""Score exercises from outcomes: the part the self-check and the grader share.
+
+:func:`score_exercise` walks an exercise's case groups, asks ``run(case)``
+for the learner's :class:`~course.assignments.judge.Outcome` of each case,
+judges it, and totals points per group. The self-check passes a ``run`` that
+calls the function in-process; the grader passes one that asks the sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .judge import CaseResult, Outcome, judge, reference_outcome
+from .spec import Assignment, Case, CaseGroup, Exercise, group_rng
+
+
+@dataclass
+class GroupResult:
+    group: CaseGroup
+    passed: int
+    total: int
+    points: float
+    first_failure: str = ""
+    failing_case: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.passed == self.total
+
+
+@dataclass
+class ExerciseResult:
+    exercise: Exercise
+    score: float
+    max_score: float
+    status: str
+    message: str
+    groups: list[GroupResult] = field(default_factory=list)
+
+
+def cases_for(assignment: Assignment, exercise: Exercise, group: CaseGroup, hidden_seed):
+    """The cases of one group, drawn from its public or hidden seed."""
+    rng = group_rng(assignment.notebook, exercise.name, group, hidden_seed)
+    return group.make(rng)
+
+
+def score_exercise(
+    assignment: Assignment,
+    exercise: Exercise,
+    run: Callable[[Case], Outcome],
+    hidden_seed: int | None = None,
+    include_hidden: bool = True,
+) -> ExerciseResult:
+    """Run and judge every case; a group scores its points only when all its cases pass."""
+    results: list[GroupResult] = []
+    stop_reason = ""
+    for group in exercise.groups:
+        if group.hidden and not include_hidden:
+            continue
+        cases = cases_for(assignment, exercise, group, hidden_seed)
+        passed, first, failing = 0, "", ""
+        for case in cases:
+            if stop_reason:
+                verdict = CaseResult(False, stop_reason)
+            else:
+                got = run(case)
+                if got.kind in ("timeout", "memory", "crash"):
+                    # A hang or crash would repeat on every case: judge it once.
+                    stop_reason = judge(exercise, group, case, Outcome("value"), got).message
+                    verdict = CaseResult(False, stop_reason)
+                else:
+                    expected = reference_outcome(exercise, case)
+                    verdict = judge(exercise, group, case, expected, got, show_values=not group.hidden)
+            passed += verdict.passed
+            if not verdict.passed and not first:
+                first = verdict.message
+                failing = group.probes if group.hidden else case.describe()
+        points = group.points if passed == len(cases) else 0.0
+        results.append(GroupResult(group, passed, len(cases), points, first, failing))
+    score = sum(r.points for r in results)
+    max_score = sum(r.group.points for r in results)
+    status, message = _summarise(results, stop_reason)
+    return ExerciseResult(exercise, score, max_score, status, message, results)
+
+
+def _summarise(results: list[GroupResult], stop_reason: str) -> tuple[str, str]:
+    if all(r.ok for r in results):
+        return "passed", "All checks passed."
+    if stop_reason.startswith("took too long"):
+        return "timeout", f"Your function {stop_reason}."
+    if stop_reason.startswith("ran out of memory"):
+        return "memory", f"Your function {stop_reason}."
+    if stop_reason:
+        return "error", f"Your function {stop_reason}."
+    failed = [r for r in results if not r.ok]
+    first = failed[0]
+    where = f"hidden check ({first.group.probes})" if first.group.hidden else f"check '{first.group.name}'"
+    if first.first_failure.startswith("not answered yet"):
+        return "failed", "Not answered yet (the function still raises NotImplementedError)."
+    status = "error" if first.first_failure.startswith("raised ") else "failed"
+    return status, f"{len(failed)} of {len(results)} check groups failed; first: {where}: {first.first_failure}"

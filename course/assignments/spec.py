@@ -1,0 +1,135 @@
+"""How an exercise declares its points and its checks, next to its reference.
+
+An :class:`Assignment` is one exercise notebook (``solutions/01_regression.ipynb``
+and the generated ``exercises/01_regression.ipynb``). It lists
+:class:`Exercise` objects, one per function the learner writes. Each exercise
+names the reference implementation in ``course`` and groups its test cases
+into :class:`CaseGroup` objects, each worth some points:
+
+* public groups use a fixed seed; the in-notebook self-check runs them and
+  the feedback may show their expected values;
+* hidden groups are drawn from a seed the learner never sees (a per-run
+  secret, or one the instructor sets), and feedback names only what they
+  probe ("logits of ±1e4"), never their values.
+
+A group earns its points only if every case in it passes, which gives
+partial credit per group. :class:`Mistake` objects describe classic wrong
+answers (sum instead of mean, gradient of the wrong argument, ...) as
+functions, so the diagnosis can say "your answer equals the gradient with
+respect to target" instead of only "wrong".
+
+The same objects drive the learner's self-check (in-process, public groups
+only) and the instructor's grader (student code in a sandbox, every group).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call: positional ``args``, keyword ``kwargs`` and a readable ``label``."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    label: str = ""
+
+    def describe(self) -> str:
+        parts = [_short(a) for a in self.args] + [f"{k}={_short(v)}" for k, v in self.kwargs.items()]
+        call = f"({', '.join(parts)})"
+        return f"{self.label}: {call}" if self.label else call
+
+
+@dataclass(frozen=True)
+class CaseGroup:
+    """Cases that probe one thing, worth ``points`` when all of them pass.
+
+    ``make(rng)`` returns a list of :class:`Case`; ``rng`` is seeded from the
+    public seed or the hidden one, depending on ``hidden``.
+    """
+
+    name: str
+    make: Callable[[np.random.Generator], list[Case]]
+    points: float = 1.0
+    hidden: bool = False
+    probes: str = ""
+    rtol: float = 1e-6
+    atol: float = 1e-9
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A classic wrong answer, recognised by computing it.
+
+    ``compute(*args, **kwargs)`` returns what the mistaken code would return;
+    when the learner's output matches it (and not the reference), the
+    feedback shows ``message``.
+    """
+
+    name: str
+    message: str
+    compute: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One function the learner writes, graded against ``reference``."""
+
+    name: str
+    reference: Callable[..., Any]
+    groups: tuple[CaseGroup, ...]
+    mistakes: tuple[Mistake, ...] = ()
+    summary: str = ""
+
+    @property
+    def points(self) -> float:
+        return float(sum(g.points for g in self.groups))
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One exercise notebook: its file stem (``"01_regression"``) and exercises."""
+
+    notebook: str
+    title: str
+    exercises: tuple[Exercise, ...]
+    version: int = 1
+
+    def exercise(self, name: str) -> Exercise:
+        for exercise in self.exercises:
+            if exercise.name == name:
+                return exercise
+        raise KeyError(f"{self.notebook} has no exercise named {name!r}")
+
+    @property
+    def points(self) -> float:
+        return float(sum(e.points for e in self.exercises))
+
+
+def public_seed(assignment: str, exercise: str, group: str) -> int:
+    """A fixed seed per group, the same on every machine (no hash randomisation)."""
+    text = f"{assignment}/{exercise}/{group}"
+    return sum((i + 1) * ord(ch) for i, ch in enumerate(text)) % (2**31)
+
+
+def group_rng(assignment: str, exercise: str, group: CaseGroup, hidden_seed: int | None):
+    """The generator a group draws its cases from: public, or mixed with the hidden seed."""
+    base = public_seed(assignment, exercise, group.name)
+    if group.hidden:
+        if hidden_seed is None:
+            raise ValueError("hidden groups need the grader's hidden seed")
+        return np.random.default_rng([base, int(hidden_seed)])
+    return np.random.default_rng(base)
+
+
+def _short(value) -> str:
+    """A compact description of an argument for feedback: arrays by shape and dtype."""
+    if isinstance(value, np.ndarray):
+        if value.size <= 6:
+            return np.array2string(value, precision=4, separator=", ")
+        return f"array(shape={value.shape}, dtype={value.dtype})"
+    return repr(value)
