@@ -87,7 +87,8 @@ def repeats_for(scale: str) -> int:
 def print_table(cases, title: str) -> list[dict]:
     """Run every case and print one aligned ratio table."""
     print(f"\n{title}")
-    header = f"{'loss':34s} {'scale':>12s} {'dtype':>8s} {'course ms':>10s} {'torch ms':>9s} {'ratio':>6s} {'target':>6s}"
+    header = (f"{'loss':34s} {'scale':>12s} {'dtype':>8s} {'course ms':>10s} "
+              f"{'torch ms':>9s} {'ratio':>6s} {'target':>6s}")
     print(header)
     print("-" * len(header))
     rows = []

@@ -2,8 +2,8 @@
 
 import numpy as np
 import torch.nn.functional as F
-
 from _bench import Case
+
 from course.losses import regression as R
 
 SCALES = {"1e3": 1_000, "1e6": 1_000_000}

@@ -21,7 +21,8 @@ OKABE_ITO = {
     "purple": "#CC79A7",
 }
 
-PALETTE = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "yellow", "black")]
+PALETTE = [OKABE_ITO[k] for k in
+           ("blue", "orange", "green", "vermillion", "purple", "sky", "yellow", "black")]
 
 LOSS_COLORS = {
     "mse": OKABE_ITO["blue"],

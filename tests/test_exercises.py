@@ -55,7 +55,8 @@ def test_stale_exercise_is_reported(tmp_path):
 
 
 def test_strip_solution_keeps_indentation_and_the_rest_of_the_cell():
-    source = "def f(x):\n    \"\"\"doc\"\"\"\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n\nprint(f)"
+    source = ("def f(x):\n    \"\"\"doc\"\"\"\n    ### BEGIN SOLUTION\n    return 2 * x\n"
+              "    ### END SOLUTION\n\nprint(f)")
     stripped = make_exercises.strip_solution(source)
     assert stripped == (
         "def f(x):\n    \"\"\"doc\"\"\"\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint(f)"

@@ -86,7 +86,8 @@ ASSIGNMENT = Assignment(
             mistakes=(
                 Mistake("smooth_l1", "this is smooth L1 (Huber divided by delta); Huber's "
                         "linear part is delta*(|d| - delta/2)",
-                        lambda x, y, reduction="mean", delta=1.0: R.smooth_l1_loss(x, y, reduction, beta=delta)),
+                        lambda x, y, reduction="mean", delta=1.0:
+                            R.smooth_l1_loss(x, y, reduction, beta=delta)),
                 Mistake("mse", "this is the mean squared error: the quadratic piece needs 1/2, "
                         "and beyond delta the loss must grow linearly",
                         lambda x, y, reduction="mean", delta=1.0: R.mse_loss(x, y, reduction)),
@@ -118,7 +119,8 @@ ASSIGNMENT = Assignment(
             mistakes=(
                 Mistake("flipped quantile", "under- and over-prediction costs are swapped: "
                         "with r = target - input, the loss is max(q*r, (q-1)*r)",
-                        lambda x, y, quantile=0.5, reduction="mean": R.quantile_loss(x, y, 1 - quantile, reduction)),
+                        lambda x, y, quantile=0.5, reduction="mean":
+                            R.quantile_loss(x, y, 1 - quantile, reduction)),
             ),
             summary="pinball loss for a chosen quantile",
         ),

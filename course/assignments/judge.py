@@ -151,7 +151,8 @@ def compare_values(expected, got, rtol: float, atol: float) -> str | None:
         return None
     if expected.shape != got.shape:
         if expected.ndim == 0 and got.ndim > 0:
-            return f"returned an array of shape {got.shape}, expected a single number (was the reduction applied?)"
+            return (f"returned an array of shape {got.shape}, expected a single number "
+                    "(was the reduction applied?)")
         if got.ndim == 0 and expected.ndim > 0:
             return f"returned a single number, expected an array of shape {expected.shape}"
         return f"shape {got.shape}, expected {expected.shape}"

@@ -99,4 +99,5 @@ def _summarise(results: list[GroupResult], stop_reason: str) -> tuple[str, str]:
     if first.first_failure.startswith("not answered yet"):
         return "failed", "Not answered yet (the function still raises NotImplementedError)."
     status = "error" if first.first_failure.startswith("raised ") else "failed"
-    return status, f"{len(failed)} of {len(results)} check groups failed; first: {where}: {first.first_failure}"
+    summary = f"{len(failed)} of {len(results)} check groups failed"
+    return status, f"{summary}; first: {where}: {first.first_failure}"

@@ -35,7 +35,8 @@ class CheckReport:
         if self:
             lines.append(f"✅ {name}: all {len(r.groups)} public checks passed.")
             if self.hidden_groups:
-                lines.append(f"   The grader also runs {self.hidden_groups} hidden check group(s) on new inputs.")
+                lines.append(f"   The grader also runs {self.hidden_groups} hidden check group(s) "
+                             "on new inputs.")
             return "\n".join(lines)
         lines.append(f"❌ {name}: {sum(g.ok for g in r.groups)} of {len(r.groups)} public checks passed.")
         for g in r.groups:

@@ -16,6 +16,7 @@ like its formula.
 
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import numpy as np
@@ -54,8 +55,29 @@ def as_floats(**named) -> list[np.ndarray]:
     dtype: float32 when every floating argument is float32, else float64.
     """
     arrays = [as_float(value, name) for name, value in named.items()]
+    if all(a.dtype == arrays[0].dtype for a in arrays):
+        return arrays  # the common case, kept cheap for small batches
     dtype = common_float(*arrays)
     return [a.astype(dtype, copy=False) for a in arrays]
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_float_pair(a, b, names=("input", "target")) -> tuple[np.ndarray, np.ndarray]:
+    """Two same-shape floating arrays of one dtype (:func:`as_floats` + :func:`check_same_shape`).
+
+    The common case (two float arrays of one dtype and shape) takes a fast path,
+    which matters for small batches, where checks cost as much as the arithmetic.
+    """
+    if (
+        type(a) is np.ndarray and type(b) is np.ndarray
+        and a.dtype == b.dtype and a.dtype in _FLOATS and a.shape == b.shape
+    ):
+        return a, b
+    a, b = as_floats(**{names[0]: a, names[1]: b})
+    check_same_shape(a, b, names)
+    return a, b
 
 
 def as_index(x, name: str) -> np.ndarray:
@@ -93,7 +115,7 @@ def check_ndim(a: np.ndarray, name: str, ndims: Iterable[int], meaning: str = ""
 
 def check_positive(value: float, name: str, strict: bool = True) -> None:
     """Raise ``ValueError`` unless a scalar option is > 0 (or >= 0 when not strict)."""
-    if not np.isfinite(value) or (value <= 0 if strict else value < 0):
+    if not math.isfinite(value) or (value <= 0 if strict else value < 0):
         bound = "> 0" if strict else ">= 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
@@ -105,15 +127,15 @@ def reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     0-d arrays of ``loss.dtype``. The mean of an empty batch is NaN, as in
     PyTorch (computed without NumPy's "empty slice" warning).
     """
-    check_reduction(reduction)
     if reduction == "none":
         return loss
-    total = np.asarray(loss.sum(), dtype=loss.dtype)
     if reduction == "sum":
-        return total
-    if loss.size == 0:
-        return np.asarray(np.nan, dtype=loss.dtype)
-    return np.asarray(total / loss.size, dtype=loss.dtype)
+        return np.asarray(np.add.reduce(loss, axis=None), dtype=loss.dtype)
+    if reduction == "mean":
+        if loss.size == 0:
+            return np.asarray(np.nan, dtype=loss.dtype)
+        return np.asarray(np.add.reduce(loss, axis=None) / loss.size, dtype=loss.dtype)
+    check_reduction(reduction)  # raises with the list of valid choices
 
 
 def reduction_scale(count: int, reduction: str) -> float:

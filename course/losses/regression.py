@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_floats, check_positive, check_same_shape, reduce, scaled
+from ._common import as_float_pair, check_positive, reduce, scaled
 
 __all__ = [
     "mse_loss", "mse_loss_grad",
@@ -29,8 +29,7 @@ __all__ = [
 
 def _residual(input, target) -> np.ndarray:
     """Validated ``input - target`` (same shape required, common float dtype)."""
-    input, target = as_floats(input=input, target=target)
-    check_same_shape(input, target)
+    input, target = as_float_pair(input, target)
     return input - target
 
 
@@ -76,9 +75,8 @@ def l1_loss_grad(input, target, reduction: str = "mean") -> np.ndarray:
 
     At a zero residual the subgradient 0 is taken, as PyTorch does.
     """
-    d = _residual(input, target)
-    np.sign(d, out=d)
-    return scaled(d, d.size, reduction)
+    grad = np.sign(_residual(input, target))
+    return scaled(grad, grad.size, reduction)
 
 
 # ------------------------------------------------------------------- Huber
@@ -94,26 +92,20 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> np
     Reference: Huber (1964), "Robust estimation of a location parameter".
     """
     check_positive(delta, "delta")
-    d = _residual(input, target)
-    a = np.abs(d, out=d)
-    # 0.5*min(|d|, δ)^2 + δ*max(|d| - δ, 0) is the same piecewise function,
-    # written with two cheap passes instead of a branch mask.
-    clipped = np.minimum(a, delta)
-    excess = np.subtract(a, delta, out=a)
-    np.maximum(excess, 0, out=excess)
-    excess *= excess.dtype.type(delta)
-    clipped *= clipped
-    clipped *= clipped.dtype.type(0.5)
-    clipped += excess
-    return reduce(clipped, reduction)
+    a = np.abs(_residual(input, target))
+    # With m = min(|d|, δ), both branches are m * (|d| - m/2): for |d| < δ that is
+    # |d|²/2, beyond it δ(|d| - δ/2). One formula, no mask, and in place.
+    m = np.minimum(a, a.dtype.type(delta))
+    a -= a.dtype.type(0.5) * m
+    a *= m
+    return reduce(a, reduction)
 
 
 def huber_loss_grad(input, target, reduction: str = "mean", delta: float = 1.0) -> np.ndarray:
     r"""Gradient of :func:`huber_loss`: the residual clipped to ``[-delta, delta]``."""
     check_positive(delta, "delta")
     d = _residual(input, target)
-    np.minimum(d, delta, out=d)
-    np.maximum(d, -delta, out=d)
+    np.clip(d, -delta, delta, out=d)
     return scaled(d, d.size, reduction)
 
 
@@ -156,10 +148,13 @@ def log_cosh_loss(input, target, reduction: str = "mean") -> np.ndarray:
 
     About ``d²/2`` for small residuals and ``|d| - log 2`` for large ones.
     ``cosh(1000)`` overflows, so it is computed as
-    ``logaddexp(d, -d) - log 2``, exact and finite for any finite ``d``.
+    ``|d| + log1p(exp(-2|d|)) - log 2`` (the same as ``logaddexp(d, -d) - log 2``,
+    and several times faster): exact and finite for any finite ``d``.
     """
-    d = _residual(input, target)
-    loss = np.logaddexp(d, -d)
+    a = np.abs(_residual(input, target))
+    loss = np.exp(a * a.dtype.type(-2))
+    np.log1p(loss, out=loss)
+    loss += a
     loss -= loss.dtype.type(_LOG2)
     return reduce(loss, reduction)
 
