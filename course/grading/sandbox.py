@@ -1,0 +1,292 @@
+"""Start the sandbox for one submission, feed it a request, read its events, enforce deadlines.
+
+The grader's side of :mod:`course.grading.runner`. One call of
+:meth:`Sandbox.run` starts ``python -I -S runner.py`` in a session of its
+own, writes the request (statements to run and calls to make, as JSON) to its
+stdin, and reads JSON lines back with a watchdog: every event must arrive
+within ``timeout + grace`` seconds of the previous one, so a function that
+defeats the in-sandbox alarm still costs only its own call. Whatever
+happens, the whole process group is killed before ``run`` returns, and the
+namespace's pid 1 takes every other process of the submission with it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pathlib
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+RUNNER = pathlib.Path(__file__).with_name("runner.py")
+FORBIDDEN_MODULES = ("course", "torch", "torchvision", "tensorflow", "jax", "keras")
+MAX_EVENT_BYTES = 32 << 20
+MAX_TOTAL_BYTES = 128 << 20
+STARTUP_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. ``timeout`` is per call of a student's function (seconds)."""
+
+    timeout: float = 5.0
+    memory_mb: int = 2048
+    nproc: int = 64
+    fsize_mb: int = 16
+    tmp_mb: int = 64
+
+    @property
+    def grace(self) -> float:
+        """How much longer than ``timeout`` the watchdog waits before it kills."""
+        return max(1.0, self.timeout / 2)
+
+
+@dataclass
+class Attempt:
+    """What one sandbox process said, and how it ended.
+
+    ``end``: "done", "watchdog" (an event was overdue), "died" (the process
+    ended early; ``detail`` says how), "protocol" (it sent something that is
+    not a well-formed event, or too much), or "fatal" (setup failed).
+    """
+
+    events: list = field(default_factory=list)
+    end: str = "done"
+    detail: str = ""
+    isolation: str = ""
+    seconds: float = 0.0
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+class Sandbox:
+    """Runs requests in fresh sandbox processes; one instance serves a whole grading run."""
+
+    def __init__(self, limits: Limits = Limits(), isolation: str = "auto"):
+        self.limits = limits
+        self.wanted = isolation
+        self.isolation = ""
+        self.why = ""
+        spec = importlib.util.find_spec("numpy")
+        if spec is None or not spec.submodule_search_locations:
+            raise SandboxUnavailable("NumPy is not installed")
+        self._numpy = pathlib.Path(list(spec.submodule_search_locations)[0]).resolve()
+        self._shim = None
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- setup
+    def probe(self) -> str:
+        """Find the strongest isolation that works here; SandboxUnavailable if none does."""
+        request = {
+            "cells": [{"cell": 0, "stmts": [[0, "import numpy as np\ndef f():\n    return np.arange(3.0)"]]}],
+            "names": ["f"], "calls": [{"i": 0, "x": "f", "a": {"__tuple__": []}, "k": {"__dict__": []}}],
+            "timeout": 30.0,
+        }
+        tried = ["namespaces", "limits"] if self.wanted == "auto" else [self.wanted]
+        problems = []
+        for isolation in tried:
+            attempt = self.run(request, isolation=isolation)
+            results = [e for e in attempt.events if e.get("e") == "res"]
+            ok = (attempt.end == "done" and attempt.isolation == isolation and results
+                  and results[0].get("kind") == "value")
+            if ok:
+                self.isolation = isolation
+                if isolation != "namespaces":
+                    self.why = next((e.get("why", "") for e in attempt.events if e.get("e") == "hello"),
+                                    "") or "; ".join(problems)
+                return isolation
+            problems.append(f"{isolation}: {attempt.detail or attempt.end}")
+        raise SandboxUnavailable("no working sandbox: " + "; ".join(problems))
+
+    def _config(self, isolation: str, root: str) -> dict:
+        site = str(self._numpy.parent)
+        binds = [str(self._numpy)]
+        libs = self._numpy.parent / "numpy.libs"
+        if libs.is_dir():
+            binds.append(str(libs))
+        limits = self.limits
+        config = {
+            "isolation": isolation, "root": root, "binds": binds, "masks": _site_folders(),
+            "tmp_mb": limits.tmp_mb,
+            "memory": limits.memory_mb << 20, "fsize": limits.fsize_mb << 20,
+            "nproc": limits.nproc, "cpu": 600, "path": [site],
+        }
+        if isolation == "limits":
+            config["path"] = [self._shim_dir()]
+            config["block"] = list(FORBIDDEN_MODULES)
+        return config
+
+    def _shim_dir(self) -> str:
+        """A folder holding only NumPy (symlinks), for sandboxes without a private file system."""
+        with self._lock:
+            if self._shim is None:
+                self._shim = tempfile.mkdtemp(prefix="course-grade-numpy-")
+                os.symlink(self._numpy, os.path.join(self._shim, "numpy"))
+                libs = self._numpy.parent / "numpy.libs"
+                if libs.is_dir():
+                    os.symlink(libs, os.path.join(self._shim, "numpy.libs"))
+            return self._shim
+
+    def close(self) -> None:
+        if self._shim is not None:
+            shutil.rmtree(self._shim, ignore_errors=True)
+            self._shim = None
+
+    # ------------------------------------------------------------------ run
+    def run(self, request: dict, isolation: str | None = None) -> Attempt:
+        """One sandbox process for ``request``; always returns, never leaves a process behind."""
+        isolation = isolation or self.isolation or "auto"
+        root = tempfile.mkdtemp(prefix="course-grade-")
+        attempt = Attempt()
+        started = time.monotonic()
+        process = None
+        try:
+            env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": root, "TMPDIR": "/tmp",
+                   "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(RUNNER), json.dumps(self._config(isolation, root))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env=env, cwd=root, start_new_session=True, close_fds=True,
+            )
+            payload = json.dumps(request, separators=(",", ":")).encode()
+            self._exchange(process, payload, attempt)
+        except OSError as error:
+            attempt.end, attempt.detail = "fatal", f"could not start the sandbox: {error}"
+        finally:
+            if process is not None:
+                _kill_group(process)
+                code = process.wait()
+                if attempt.end == "died" and not attempt.detail:
+                    attempt.detail = _describe_exit(code)
+                for stream in (process.stdin, process.stdout):
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+            _remove(root)
+            attempt.seconds = time.monotonic() - started
+        return attempt
+
+    def _exchange(self, process, payload: bytes, attempt: Attempt) -> None:
+        out_fd, in_fd = process.stdout.fileno(), process.stdin.fileno()
+        os.set_blocking(in_fd, False)
+        selector = selectors.DefaultSelector()
+        selector.register(out_fd, selectors.EVENT_READ)
+        pending = memoryview(payload)
+        if pending:
+            selector.register(in_fd, selectors.EVENT_WRITE)
+        else:
+            process.stdin.close()
+        buffer, total = bytearray(), 0
+        deadline = time.monotonic() + STARTUP_SECONDS
+        startup = True
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    attempt.end = "watchdog"
+                    return
+                for key, _ in selector.select(left):
+                    if key.fd == in_fd:
+                        try:
+                            pending = pending[os.write(in_fd, pending):]
+                        except BrokenPipeError:
+                            pending = pending[:0]
+                        if not pending:
+                            selector.unregister(in_fd)
+                            process.stdin.close()
+                        continue
+                    chunk = os.read(out_fd, 1 << 20)
+                    if not chunk:
+                        attempt.end = "died"
+                        return
+                    total += len(chunk)
+                    buffer += chunk
+                    if total > MAX_TOTAL_BYTES or (b"\n" not in chunk and len(buffer) > MAX_EVENT_BYTES):
+                        attempt.end, attempt.detail = "protocol", "sent back far too much data"
+                        return
+                    *lines, rest = bytes(buffer).split(b"\n")
+                    buffer = bytearray(rest)
+                    for line in lines:
+                        event = _parse(line)
+                        if event is None:
+                            attempt.end, attempt.detail = "protocol", "sent back a malformed message"
+                            return
+                        attempt.events.append(event)
+                        kind = event["e"]
+                        if kind == "hello":
+                            attempt.isolation = str(event.get("iso", ""))
+                        elif kind == "fatal":
+                            attempt.end, attempt.detail = "fatal", str(event.get("msg", ""))[:500]
+                            return
+                        elif kind == "done":
+                            attempt.end = "done"
+                            return
+                        if kind != "hello":
+                            startup = False
+                    if lines and not startup:
+                        deadline = time.monotonic() + self.limits.timeout + self.limits.grace
+        finally:
+            selector.close()
+
+
+def _parse(line: bytes):
+    try:
+        event = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("e"), str):
+        return None
+    return event
+
+
+def _kill_group(process) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        signum = -code
+    elif code > 128:
+        signum = code - 128
+    else:
+        return f"the process exited with code {code} (os._exit or sys.exit?)"
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    return f"the process was killed by {name}"
+
+
+def exit_signal(detail: str) -> str:
+    """The signal name in a :func:`_describe_exit` text ("" if none)."""
+    return detail.rsplit(" ", 1)[-1] if "killed by" in detail else ""
+
+
+def _remove(root: str) -> None:
+    try:
+        os.rmdir(root)  # empty on the host when the sandbox had its own mount namespace
+    except OSError:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _site_folders() -> list[str]:
+    """Every site-packages folder of this Python: the sandbox shows none of them but NumPy."""
+    import site
+
+    folders = set(site.getsitepackages()) | {site.getusersitepackages()} | {
+        p for p in sys.path if p.endswith(("site-packages", "dist-packages"))}
+    return sorted(str(pathlib.Path(f).resolve()) for f in folders if f and os.path.isdir(f))
