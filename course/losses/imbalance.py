@@ -88,6 +88,11 @@ def _focal_terms(x: np.ndarray, y: np.ndarray):
     return p, q, bce
 
 
+def _focal_power(m: np.ndarray, gamma: float) -> np.ndarray:
+    """m**gamma; np.square for the default gamma=2 skips the power dispatch."""
+    return np.square(m) if gamma == 2 else m**gamma
+
+
 def _apply_alpha(values: np.ndarray, y: np.ndarray, alpha: float, scale: float = 1.0) -> None:
     """Multiply in place by scale * alpha_t, alpha_t = alpha y + (1 - alpha)(1 - y).
 
@@ -147,7 +152,7 @@ def sigmoid_focal_loss(
     if gamma != 0:
         m = p * (1 - y)  # 1 - p_t, a mix of two non-negative terms: never cancels
         m += q * y
-        loss *= m**gamma
+        loss *= _focal_power(m, gamma)
     _apply_alpha(loss, y, alpha)
     return reduce(loss.reshape(shape), reduction)
 
@@ -190,7 +195,7 @@ def sigmoid_focal_loss_grad(
         ratio *= bce
         ratio *= gamma
         grad += ratio
-        grad *= m**gamma
+        grad *= _focal_power(m, gamma)
     _apply_alpha(grad, y, alpha, reduction_scale(grad.size, reduction))
     return grad.reshape(shape)
 
