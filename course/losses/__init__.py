@@ -20,7 +20,7 @@ from . import (
     structured,
     surrogates,
 )
-from ._common import log_softmax, logsumexp, sigmoid, softmax, softplus
+from ._common import log_softmax, logsumexp, sigmoid, softmax, softplus  # noqa: F401
 from .classification import *  # noqa: F401,F403
 from .composite import *  # noqa: F401,F403
 from .imbalance import *  # noqa: F401,F403
