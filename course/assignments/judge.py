@@ -114,14 +114,14 @@ def judge(
         return CaseResult(False, f"crashed the process ({got.error_text or 'no details'})")
     if got.kind == "invalid":
         return CaseResult(False, got.error_text)
+    if got.kind == "error" and got.error_type == "NotImplementedError":
+        return CaseResult(False, "not answered yet (still raises NotImplementedError)")
     if expected.kind == "error":
         if got.kind == "error" and got.error_type == expected.error_type:
             return CaseResult(True)
         did = f"raised {got.error_type}" if got.kind == "error" else "returned a value"
         return CaseResult(False, f"should raise {expected.error_type} for this input, but {did}")
     if got.kind == "error":
-        if got.error_type == "NotImplementedError":
-            return CaseResult(False, "not answered yet (still raises NotImplementedError)")
         return CaseResult(False, f"raised {got.error_type}: {got.error_text}")
     problem = compare_values(expected.value, got.value, group.rtol, group.atol)
     if problem is None:
