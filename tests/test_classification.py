@@ -720,6 +720,14 @@ def test_empty_batch_gives_what_torch_gives(loss, grad, torch_fn, reduction):
         assert np.isnan(loss(x, y, reduction=reduction))
 
 
+@pytest.mark.parametrize(  # the multi-label loss needs a class axis
+    "loss, grad, torch_fn", [e for e in ELEMENTWISE if e[0] is not C.multilabel_soft_margin_loss])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_single_numbers_work_as_in_torch(loss, grad, torch_fn, reduction):
+    check_against_torch(loss, grad, torch_fn, np.float64, np.array(0.3), np.array(1.0),
+                        reduction=reduction)
+
+
 @pytest.mark.parametrize("loss, grad, torch_fn", ELEMENTWISE)
 def test_unknown_reduction_is_rejected(loss, grad, torch_fn):
     for fn in (loss, grad):

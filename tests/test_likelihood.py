@@ -276,6 +276,12 @@ def test_empty_batch_gives_what_torch_gives(rng, reduction):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_single_numbers_work_as_in_torch(rng, reduction):
+    for loss, grad, torch_fn, args, positions in all_losses(rng, ()):
+        check(loss, grad, torch_fn, np.float64, args, positions, reduction=reduction)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_gradcheck(rng, reduction):
     for loss, grad, _, args, positions in all_losses(rng, (3, 4)):
         result = gradcheck(loss, grad, *args, argnums=positions, reduction=reduction)

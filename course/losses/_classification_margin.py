@@ -18,6 +18,7 @@ import numpy as np
 
 from ._class_rows import class_weight, input_and_labels
 from ._common import as_float, as_index, check_reduction, check_same_shape, reduce, scaled
+from ._zero_d import accept_0d
 
 __all__ = [
     "multi_margin_loss", "multi_margin_loss_grad",
@@ -37,6 +38,7 @@ def _prepare_hinge(input, target, reduction):
     return x, y
 
 
+@accept_0d
 def hinge_loss(
     input, target, margin: float = 1.0, squared: bool = False, reduction: str = "mean"
 ) -> np.ndarray:
@@ -52,12 +54,13 @@ def hinge_loss(
     x, y = _prepare_hinge(input, target, reduction)
     loss = np.multiply(y, x)
     np.subtract(margin, loss, out=loss)
-    np.maximum(loss, 0, out=loss)
+    np.maximum(loss, 0.0, out=loss)
     if squared:
         loss *= loss
     return reduce(loss, reduction)
 
 
+@accept_0d
 def hinge_loss_grad(
     input, target, margin: float = 1.0, squared: bool = False, reduction: str = "mean"
 ) -> np.ndarray:
@@ -70,7 +73,7 @@ def hinge_loss_grad(
     slack = np.multiply(y, x)
     np.subtract(margin, slack, out=slack)
     if squared:
-        np.maximum(slack, 0, out=slack)
+        np.maximum(slack, 0.0, out=slack)
         grad = slack * (-2 * y)
     else:
         grad = np.where(slack >= 0, -y, 0).astype(x.dtype, copy=False)
@@ -84,6 +87,7 @@ def _prepare_embedding(input, target, reduction):
     return x, y
 
 
+@accept_0d
 def hinge_embedding_loss(
     input, target, margin: float = 1.0, reduction: str = "mean"
 ) -> np.ndarray:
@@ -98,11 +102,12 @@ def hinge_embedding_loss(
     Reference: the Torch7 ``HingeEmbeddingCriterion``.
     """
     x, y = _prepare_embedding(input, target, reduction)
-    loss = np.where(y != 1, np.maximum(margin - x, 0), 0).astype(x.dtype, copy=False)
+    loss = np.where(y != 1, np.maximum(margin - x, 0.0), 0.0).astype(x.dtype, copy=False)
     loss += np.where(y != -1, x, 0).astype(x.dtype, copy=False)
     return reduce(loss, reduction)
 
 
+@accept_0d
 def hinge_embedding_loss_grad(
     input, target, margin: float = 1.0, reduction: str = "mean"
 ) -> np.ndarray:
@@ -171,7 +176,7 @@ def multi_margin_loss(
     """
     x, rows, t, w = _prepare_multi_margin(input, target, p, weight, reduction)
     z, _ = _margin_violations(rows, t, margin)
-    np.maximum(z, 0, out=z)
+    np.maximum(z, 0.0, out=z)
     if p == 2:
         z *= z
     loss = z.sum(1)
@@ -195,7 +200,7 @@ def multi_margin_loss_grad(
     grad = (z > 0).astype(x.dtype)
     if p == 2:
         grad *= z
-        grad *= 2
+        grad *= 2.0
     grad[picked] = -grad.sum(1)
     coefficient = 1.0 / rows.shape[1] if w is None else (w[t] / rows.shape[1])[:, None]
     grad *= coefficient
@@ -231,7 +236,7 @@ def _prepare_multilabel_margin(input, target, reduction):
     # weight[i, j, k]: how often j is a target times [k is not a target]
     weight = counts[:, :, None] * (counts == 0)[:, None, :]
     # z[i, j, k] = 1 - (x_ij - x_ik): how far target j fails to beat non-target k by 1
-    z = 1 - rows[:, :, None] + rows[:, None, :]
+    z = 1.0 - rows[:, :, None] + rows[:, None, :]
     return x, z, weight
 
 
@@ -249,7 +254,7 @@ def multilabel_margin_loss(input, target, reduction: str = "mean") -> np.ndarray
     Reference: the Torch7 ``MultiLabelMarginCriterion``.
     """
     x, z, weight = _prepare_multilabel_margin(input, target, reduction)
-    np.maximum(z, 0, out=z)
+    np.maximum(z, 0.0, out=z)
     z *= weight
     loss = z.sum((1, 2)) / x.shape[-1]
     return reduce(loss.reshape(x.shape[:-1]), reduction)

@@ -57,6 +57,7 @@ from ._common import (
     scaled,
     softmax,
 )
+from ._zero_d import accept_0d
 
 __all__ = [
     "cross_entropy", "cross_entropy_grad",
@@ -357,6 +358,7 @@ def _prepare_bce(input, target, weight):
 
 
 @_quiet
+@accept_0d
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> np.ndarray:
     r"""Binary cross-entropy of probabilities, ``F.binary_cross_entropy``.
 
@@ -370,9 +372,9 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     """
     check_reduction(reduction)
     p, y, w = _prepare_bce(input, target, weight)
-    log_p = np.maximum(np.log(p), -100)
-    log_q = np.maximum(np.log1p(-p), -100)
-    loss = (y - 1) * log_q
+    log_p = np.maximum(np.log(p), -100.0)
+    log_q = np.maximum(np.log1p(-p), -100.0)
+    loss = (y - 1.0) * log_q
     loss -= y * log_p
     if w is not None:
         loss *= w
@@ -384,6 +386,7 @@ _BCE_GRAD_FLOOR = float(np.float32(1e-12))
 
 
 @_quiet
+@accept_0d
 def binary_cross_entropy_grad(input, target, weight=None, reduction: str = "mean") -> np.ndarray:
     r"""Gradient of :func:`binary_cross_entropy`: :math:`w\,(p - y) / \max(p(1-p),\ 10^{-12})`.
 
@@ -393,7 +396,7 @@ def binary_cross_entropy_grad(input, target, weight=None, reduction: str = "mean
     """
     check_reduction(reduction)
     p, y, w = _prepare_bce(input, target, weight)
-    denominator = np.maximum(p * (1 - p), _BCE_GRAD_FLOOR)
+    denominator = np.maximum(p * (1.0 - p), _BCE_GRAD_FLOOR)
     grad = p - y
     grad /= denominator
     if w is not None:
@@ -433,7 +436,7 @@ def _softplus_neg(x: np.ndarray) -> np.ndarray:
         np.exp(out, out=out)
         return np.log1p(out, out=out)
     out = _log1p_exp_neg_abs(x)
-    out -= np.minimum(x, 0)
+    out -= np.minimum(x, 0.0)
     return out
 
 
@@ -441,12 +444,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-x)); exp overflows to inf for x < -709 and the quotient is then 0, exactly."""
     out = np.negative(x)
     np.exp(out, out=out)
-    out += 1
+    out += 1.0  # (a float: a Python int operand is several times slower)
     np.reciprocal(out, out=out)
     return out
 
 
 @_quiet
+@accept_0d
 def binary_cross_entropy_with_logits(
     input, target, weight=None, reduction: str = "mean", pos_weight=None
 ) -> np.ndarray:
@@ -466,14 +470,15 @@ def binary_cross_entropy_with_logits(
     x, y, w, pw = _prepare_logits(input, target, weight, reduction, pos_weight)
     loss = _softplus_neg(x)
     if pw is not None:
-        loss *= (pw - 1) * y + 1
-    loss += (1 - y) * x
+        loss *= (pw - 1.0) * y + 1.0
+    loss += (1.0 - y) * x
     if w is not None:
         loss *= w
     return reduce(loss, reduction)
 
 
 @_quiet
+@accept_0d
 def binary_cross_entropy_with_logits_grad(
     input, target, weight=None, reduction: str = "mean", pos_weight=None
 ) -> np.ndarray:
@@ -488,7 +493,7 @@ def binary_cross_entropy_with_logits_grad(
         grad -= y
     else:
         positive = pw * y
-        grad *= positive - y + 1
+        grad *= positive - y + 1.0
         grad -= positive
     if w is not None:
         grad *= w
@@ -496,6 +501,7 @@ def binary_cross_entropy_with_logits_grad(
 
 
 @_quiet
+@accept_0d
 def soft_margin_loss(input, target, reduction: str = "mean") -> np.ndarray:
     r"""Two-class logistic loss, ``F.soft_margin_loss``: :math:`\ell_i = \log(1 + e^{-y_i x_i})`.
 
@@ -511,6 +517,7 @@ def soft_margin_loss(input, target, reduction: str = "mean") -> np.ndarray:
 
 
 @_quiet
+@accept_0d
 def soft_margin_loss_grad(input, target, reduction: str = "mean") -> np.ndarray:
     r"""Gradient of :func:`soft_margin_loss`: :math:`-y\,\sigma(-y x)`."""
     check_reduction(reduction)
@@ -548,8 +555,8 @@ def multilabel_soft_margin_loss(
     # both softplus(±x) from one log1p(exp(-|x|)); neither loses the small
     # term to cancellation the way softplus(-x) + x would for x << 0
     shared = _log1p_exp_neg_abs(x)
-    loss = (shared - np.minimum(x, 0)) * y
-    loss += (shared + np.maximum(x, 0)) * (1 - y)
+    loss = (shared - np.minimum(x, 0.0)) * y
+    loss += (shared + np.maximum(x, 0.0)) * (1.0 - y)
     if w is not None:
         loss *= w
     per_sample = loss.sum(-1)

@@ -30,6 +30,7 @@ from ._common import (
     reduce,
     scaled,
 )
+from ._zero_d import accept_0d
 
 __all__ = [
     "gaussian_nll_loss", "gaussian_nll_loss_grad",
@@ -97,6 +98,7 @@ def _sum_to(grad: np.ndarray, view: np.ndarray, shape: tuple) -> np.ndarray:
 
 # ------------------------------------------------------------------ Gaussian
 @_quiet
+@accept_0d
 def gaussian_nll_loss(
     input, target, var, full: bool = False, eps: float = 1e-6, reduction: str = "mean"
 ) -> np.ndarray:
@@ -128,6 +130,7 @@ def gaussian_nll_loss(
 
 
 @_quiet
+@accept_0d
 def gaussian_nll_loss_grad(
     input, target, var, full: bool = False, eps: float = 1e-6, reduction: str = "mean"
 ):
@@ -148,7 +151,7 @@ def gaussian_nll_loss_grad(
     diff = x - y
     d_input = diff / var
     d_var = d_input * d_input
-    np.subtract(1 / var, d_var, out=d_var)
+    np.subtract(1.0 / var, d_var, out=d_var)
     d_var *= 0.5
     return (
         scaled(d_input, x.size, reduction),
@@ -158,6 +161,7 @@ def gaussian_nll_loss_grad(
 
 # ------------------------------------------------------------------- Laplace
 @_quiet
+@accept_0d
 def laplace_nll_loss(
     input, target, scale, full: bool = False, eps: float = 1e-6, reduction: str = "mean"
 ) -> np.ndarray:
@@ -185,6 +189,7 @@ def laplace_nll_loss(
 
 
 @_quiet
+@accept_0d
 def laplace_nll_loss_grad(
     input, target, scale, full: bool = False, eps: float = 1e-6, reduction: str = "mean"
 ):
@@ -206,7 +211,7 @@ def laplace_nll_loss_grad(
     d_input /= scale
     d_scale = np.abs(diff)
     d_scale /= scale
-    np.subtract(1, d_scale, out=d_scale)
+    np.subtract(1.0, d_scale, out=d_scale)
     d_scale /= scale
     return (
         scaled(d_input, x.size, reduction),
@@ -223,6 +228,7 @@ def _prepare_poisson(input, target, reduction):
 
 
 @_quiet
+@accept_0d
 def poisson_nll_loss(
     input, target, log_input: bool = True, full: bool = False, eps: float = 1e-8,
     reduction: str = "mean",
@@ -253,6 +259,7 @@ def poisson_nll_loss(
 
 
 @_quiet
+@accept_0d
 def poisson_nll_loss_grad(
     input, target, log_input: bool = True, full: bool = False, eps: float = 1e-8,
     reduction: str = "mean",
@@ -267,7 +274,7 @@ def poisson_nll_loss_grad(
         grad -= y
     else:
         grad = y / (x + eps)
-        np.subtract(1, grad, out=grad)
+        np.subtract(1.0, grad, out=grad)
     return scaled(grad, grad.size, reduction)
 
 
@@ -285,6 +292,7 @@ def _batch_size(x: np.ndarray) -> int:
 
 
 @_quiet
+@accept_0d
 def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> np.ndarray:
     r"""Kullback-Leibler divergence, ``F.kl_div``, with ``input`` = log q and ``target`` = p.
 
@@ -315,6 +323,7 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> 
 
 
 @_quiet
+@accept_0d
 def kl_div_grad(input, target, reduction: str = "mean", log_target: bool = False) -> np.ndarray:
     r"""Gradient of :func:`kl_div` w.r.t. ``input``: :math:`-p` (:math:`-e^{t}` with ``log_target``).
 
