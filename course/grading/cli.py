@@ -111,11 +111,12 @@ def _student(name: str, folder: pathlib.Path) -> list[Submission]:
 
 def missing_reports(submissions, empty: list[str], known) -> list[Report]:
     """Rows for notebooks a student did not hand in (among those the class handed in)."""
-    handed = {}
+    handed: dict[str, set] = {}
     for s in submissions:
         assignment = resolve(s.notebook.rsplit("/", 1)[-1], known)
+        handed.setdefault(s.student, set())
         if assignment is not None:
-            handed.setdefault(s.student, set()).add(assignment.notebook)
+            handed[s.student].add(assignment.notebook)
     expected = sorted(set().union(*handed.values())) if handed else []
     reports = []
     for student in sorted(set(handed) | set(empty)):

@@ -67,6 +67,7 @@ class ExercisePlan:
     status: str = "ok"  # ok, missing, syntax, forbidden
     message: str = ""
     defined_by: list[tuple[int, int]] = field(default_factory=list)
+    needs: list[tuple[int, int]] = field(default_factory=list)  # every statement it relies on
 
 
 @dataclass
@@ -90,33 +91,33 @@ def read_notebook(path: pathlib.Path) -> dict:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise NotebookError("invalid", f"the file is {size >> 20} MB; a notebook should be far smaller "
+            raise NotebookError("invalid", f"The file is {size >> 20} MB; a notebook should be far smaller "
                                 "(clear its outputs and save again)")
         data = path.read_bytes()
     except OSError as error:
-        raise NotebookError("invalid", f"the file could not be read ({error.strerror})") from error
+        raise NotebookError("invalid", f"The file could not be read ({error.strerror})") from error
     if not data.strip():
-        raise NotebookError("invalid", "the file is empty: save the notebook in Jupyter and submit it again")
+        raise NotebookError("invalid", "The file is empty: save the notebook in Jupyter and submit it again")
     if data.startswith(b"\x89PNG"):
-        raise NotebookError("invalid", "this is a PNG image, not a notebook: submit the .ipynb file itself")
+        raise NotebookError("invalid", "This is a PNG image, not a notebook: submit the .ipynb file itself")
     if data.startswith(b"%PDF"):
-        raise NotebookError("invalid", "this is a PDF, not a notebook: submit the .ipynb file itself")
+        raise NotebookError("invalid", "This is a PDF, not a notebook: submit the .ipynb file itself")
     try:
         notebook = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise NotebookError("invalid", "this is not a notebook (the file is not text): submit the "
+        raise NotebookError("invalid", "This is not a notebook (the file is not text): submit the "
                             ".ipynb file saved by Jupyter") from error
     except (ValueError, RecursionError) as error:
-        raise NotebookError("invalid", "this is not a valid notebook (its JSON is broken, e.g. by a "
+        raise NotebookError("invalid", "This is not a valid notebook (its JSON is broken, e.g. by a "
                             "text editor): re-download it from Jupyter and submit again") from error
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        raise NotebookError("invalid", "this JSON file is not a Jupyter notebook (it has no cells)")
+        raise NotebookError("invalid", "This JSON file is not a Jupyter notebook (it has no cells)")
     if notebook.get("nbformat") != 4:
-        raise NotebookError("invalid", f"notebook format {notebook.get('nbformat')!r} is not supported; "
+        raise NotebookError("invalid", f"Notebook format {notebook.get('nbformat')!r} is not supported; "
                             "open and save it with a current Jupyter (format 4)")
     for cell in notebook["cells"]:
         if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), (str, list)):
-            raise NotebookError("invalid", "the notebook has a malformed cell; re-save it from Jupyter")
+            raise NotebookError("invalid", "The notebook has a malformed cell; re-save it from Jupyter")
     return notebook
 
 
@@ -127,10 +128,10 @@ def check_version(notebook: dict, stem: str, version: int) -> None:
         return  # metadata lost by some editor: grade it anyway
     other = course.get("assignment")
     if other is not None and other != stem:
-        raise NotebookError("invalid", f"this notebook was handed out as {other}.ipynb, not {stem}.ipynb: "
+        raise NotebookError("invalid", f"This notebook was handed out as {other}.ipynb, not {stem}.ipynb: "
                             "submit each exercise notebook under its own name")
     if course.get("version") is not None and course.get("version") != version:
-        raise NotebookError("version", f"this notebook is version {course.get('version')} of {stem}, but "
+        raise NotebookError("version", f"This notebook is version {course.get('version')} of {stem}, but "
                             f"the course now grades version {version}: download the current exercise "
                             "notebook and move your answers into it")
 
@@ -180,7 +181,7 @@ def plan(notebook: dict, names: list[str]) -> Plan:
     kept = _closure(statements, set(names))
     kept |= {id(s) for s in statements if s.cell == first_code and isinstance(s.node, KEEP)}
     chosen = [s for s in statements if id(s) in kept]
-    exercises = {name: _verdict(name, statements, raw_cells, cell_errors) for name in names}
+    exercises = {name: _verdict(name, names, statements, raw_cells, cell_errors) for name in names}
     return Plan(chosen, exercises, cell_errors)
 
 
@@ -205,7 +206,8 @@ def _closure(statements: list[Statement], wanted: set[str]) -> set[int]:
     return kept
 
 
-def _verdict(name: str, statements, raw_cells: dict[int, str], cell_errors: dict[int, str]) -> ExercisePlan:
+def _verdict(name: str, names: list[str], statements, raw_cells: dict[int, str],
+             cell_errors: dict[int, str]) -> ExercisePlan:
     result = ExercisePlan(name)
     defining = [s for s in statements if name in s.binds]
     if not defining:
@@ -217,7 +219,8 @@ def _verdict(name: str, statements, raw_cells: dict[int, str], cell_errors: dict
                                   "so it could not run.")
                 return result
         result.status = "missing"
-        others = [n for s in statements for n in s.binds if isinstance(s.node, ast.FunctionDef)]
+        others = [n for s in statements for n in s.binds
+                  if isinstance(s.node, ast.FunctionDef) and n not in names]
         close = difflib.get_close_matches(name, others, n=1)
         hint = (f" A function named {close[0]} was found: keep the name the exercise asks for."
                 if close else " Was its cell deleted, or the function renamed?")
@@ -225,6 +228,7 @@ def _verdict(name: str, statements, raw_cells: dict[int, str], cell_errors: dict
         return result
     result.defined_by = [(s.cell, s.index) for s in defining]
     reached = _closure(statements, {name})
+    result.needs = [(s.cell, s.index) for s in statements if id(s) in reached]
     module_names = {n for s in statements for n in s.binds}
     for s in statements:
         if id(s) in reached:

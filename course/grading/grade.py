@@ -153,7 +153,7 @@ class _Run:
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     defined: dict[str, str] = field(default_factory=dict)
     stmt_errors: dict[tuple[int, int], str] = field(default_factory=dict)
-    broken: dict[str, Outcome] = field(default_factory=dict)  # definition hung or crashed
+    broken: dict[str, tuple] = field(default_factory=dict)  # name -> (statement, Outcome)
     isolation: str = ""
     failure: str = ""  # the sandbox itself could not run
 
@@ -178,6 +178,8 @@ def _run_all(plan: extract.Plan, names: list[str], calls: list[dict], sandbox: S
             elif kind == "err":
                 key = (event.get("c"), event.get("k"))
                 run.stmt_errors.setdefault(key, _describe_error(event))
+                if event.get("kind") in ("timeout", "memory"):
+                    _break(plan, wanted, run, key, Outcome(event["kind"]))
                 current = None
             elif kind == "ready":
                 ready = True
@@ -193,15 +195,16 @@ def _run_all(plan: extract.Plan, names: list[str], calls: list[dict], sandbox: S
                     run.outcomes[index] = _outcome(event)
                 current = None
         if attempt.end == "done":
-            break
+            if not _unanswered(pending, run, calls):
+                break
+            attempt.end, attempt.detail = "protocol", "it wrote to the grader's channel"
         if attempt.end == "fatal" and not ready and current is None:
             run.failure = attempt.detail
             break
         reason = _failure_outcome(attempt)
         if current is None and ready:
             # died between calls: charge the next call it would have made
-            left = [c for c in pending if c["i"] not in run.outcomes
-                    and run.defined.get(c["x"]) == "ok"]
+            left = _unanswered(pending, run, calls)
             current = ("call", left[0]["i"]) if left else None
         if current is None:
             run.failure = attempt.detail or "the sandbox stopped before running anything"
@@ -214,15 +217,27 @@ def _run_all(plan: extract.Plan, names: list[str], calls: list[dict], sandbox: S
         else:
             key = (current[1], current[2])
             skip.add(key)
-            for name in wanted:
-                if key in plan.exercises[name].defined_by:
-                    run.broken.setdefault(name, reason)
+            _break(plan, wanted, run, key, reason)
             pending = [c for c in pending if c["i"] not in run.outcomes and c["x"] not in run.broken]
         if not pending and all(n in run.defined or n in run.broken for n in wanted):
             break
     else:
         run.failure = run.failure or "the submission kept crashing its sandbox"
     return run
+
+
+def _break(plan: extract.Plan, wanted: list[str], run: _Run, key, outcome: Outcome) -> None:
+    """A statement hung, blew up or crashed: every exercise relying on it is charged."""
+    for name in wanted:
+        if key in plan.exercises[name].needs:
+            run.broken.setdefault(name, (key, outcome))
+
+
+def _unanswered(pending: list[dict], run: _Run, calls: list[dict]) -> list[dict]:
+    """Calls the worker should have answered (defined, not stopped by a timeout) but did not."""
+    stopped = {calls[i]["x"] for i, o in run.outcomes.items() if o.kind in ("timeout", "memory")}
+    return [c for c in pending if c["i"] not in run.outcomes and run.defined.get(c["x"]) == "ok"
+            and c["x"] not in stopped]
 
 
 def _failure_outcome(attempt) -> Outcome:
@@ -283,12 +298,14 @@ def _exercise_report(submission, assignment: Assignment, exercise: Exercise, pla
         return ExerciseReport(row(0.0, "error", f"The grader's sandbox failed ({run.failure}); "
                                   "please tell the instructor."))
     if exercise.name in run.broken:
-        outcome = run.broken[exercise.name]
-        if outcome.kind == "timeout":
-            return ExerciseReport(row(0.0, "timeout", f"The cell defining {exercise.name} did not finish "
-                                      "in time (code outside the function runs when it is graded)."))
-        return ExerciseReport(row(0.0, "error", f"The cell defining {exercise.name} crashed the "
-                                  f"grader's sandbox ({outcome.error_text})."))
+        (cell, _), outcome = run.broken[exercise.name]
+        where = (f"Code outside the function that {exercise.name} relies on (in cell {cell + 1}; it runs "
+                 "when the notebook is graded)")
+        if outcome.kind in ("timeout", "memory"):
+            what = "did not finish in time" if outcome.kind == "timeout" else "ran out of memory"
+            return ExerciseReport(row(0.0, outcome.kind, f"{where} {what}."))
+        return ExerciseReport(row(0.0, "error", f"{where} crashed the grader's sandbox "
+                                  f"({outcome.error_text})."))
     state = run.defined.get(exercise.name, "missing")
     if state != "ok":
         errors = [text for (cell, index), text in sorted(run.stmt_errors.items())

@@ -149,7 +149,7 @@ _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT = 1, 2, 4, 32
 _MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
-_NOBODY = 65534
+_SANDBOX_UIDS = 3_000_000_000  # + pid: far above real accounts, below 2**32 - 1
 
 
 class SetupError(Exception):
@@ -293,9 +293,9 @@ def isolate(config: dict, channel: _Channel) -> str:
                 channel.send(e="fatal", msg=f"sandbox setup failed: {error}")
                 os._exit(3)
             why = str(error)
-    if mode == "limits":
-        os.chdir(config["root"])
-        os.environ.update(HOME=config["root"], TMPDIR=config["root"])
+    scratch = "/tmp" if mode == "namespaces" else config["root"]
+    os.chdir(scratch)
+    os.environ.update(HOME=scratch, TMPDIR=scratch)
     channel.send(e="hello", iso=mode, why=why)
     pid = os.fork()
     if pid:  # P1
@@ -333,14 +333,15 @@ def _namespaces(libc: _Libc, config: dict) -> None:
     def build():
         _build_root(libc, config)
 
-    if os.geteuid() == 0:
-        # Root: namespaces without a user namespace, then become nobody with no
-        # capabilities (so RLIMIT_NPROC applies and no file is writable by owner).
+    if os.geteuid() == 0 and not config.get("userns"):
+        # Root: namespaces without a user namespace, then an unprivileged uid.
         libc.check(libc.lib.unshare(flags), "unshare")
         _after_unshare(build)
         _after_unshare(libc.drop_bounding_set)
-        # setuid from root to nobody clears every capability
-        _after_unshare(lambda: (os.setgroups([]), os.setgid(_NOBODY), os.setuid(_NOBODY)))
+        # An unused uid of its own (unique while this process lives), so that RLIMIT_NPROC
+        # counts this submission's processes only; leaving root clears every capability.
+        uid = _SANDBOX_UIDS + os.getpid()
+        _after_unshare(lambda: (os.setgroups([]), os.setgid(uid), os.setuid(uid)))
         return
     uid, gid = os.geteuid(), os.getegid()
     libc.check(libc.lib.unshare(flags | _CLONE["user"]), "unshare")
