@@ -310,6 +310,17 @@ def test_cross_entropy_rejects_bad_input(target, options, message):
             fn(x, target, **options)
 
 
+def test_cross_entropy_accepts_any_integer_targets(rng):
+    """torch insists on int64 targets; NumPy code often has int32 (or uint8) labels."""
+    x = rng.normal(size=(4, 3))
+    target = np.array([0, 2, 1, 2])
+    expected = C.cross_entropy(x, target)
+    for dtype in (np.int32, np.uint8, np.int16):
+        assert C.cross_entropy(x, target.astype(dtype)) == expected
+        np.testing.assert_array_equal(C.cross_entropy_grad(x, target.astype(dtype)),
+                                      C.cross_entropy_grad(x, target))
+
+
 def test_cross_entropy_ignore_index_minus_one_allows_minus_one():
     x = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 0.0]])
     np.testing.assert_allclose(C.cross_entropy(x, np.array([-1, 1]), ignore_index=-1),

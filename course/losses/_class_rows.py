@@ -142,10 +142,9 @@ def exp_rows(x: np.ndarray, shift_by_max: bool = False):
     negative ones, inf, NaN): those batches are redone with the row max.
     ``shift_by_max=True`` always takes the row max.
     """
-    ones = np.ones(x.shape[1], dtype=x.dtype)
     if not shift_by_max:
         exps = np.exp(x)
-        sums = exps @ ones  # a matrix-vector product sums rows far faster than .sum(1)
+        sums = _row_sums(exps)
         info = np.finfo(x.dtype)
         # both tests fail for NaN; the first also for inf
         if not sums.size or (sums.max() < info.max and sums.min() > np.sqrt(info.tiny)):
@@ -153,7 +152,16 @@ def exp_rows(x: np.ndarray, shift_by_max: bool = False):
     shift = x.max(axis=1)
     exps = np.subtract(x, shift[:, None])
     np.exp(exps, out=exps)
-    return exps, exps @ ones, shift
+    return exps, _row_sums(exps), shift
+
+
+def _row_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)``, several times faster for short rows.
+
+    (A product with a vector of ones would be faster still, but goes through
+    multithreaded BLAS, which stalls badly on a busy machine.)
+    """
+    return np.einsum("ij->i", a)
 
 
 def target_nll(rows: np.ndarray, flat: np.ndarray, sums: np.ndarray, shift) -> np.ndarray:

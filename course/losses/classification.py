@@ -181,6 +181,7 @@ def cross_entropy(
     ----------
     input : array_like, (C,), (N, C) or (N, C, d1, ...)
     target : array_like of int, or of float with the input's shape
+        Any integer dtype is accepted (PyTorch wants int64).
     weight : array_like, (C,), optional
         Weight of each class.
     ignore_index : int
