@@ -4,7 +4,8 @@
 or ``(N, C, d1, ..., dk)``, with the classes on axis 1. Everything here works
 on one matrix with one row per prediction and the classes along the last
 axis, which is what :func:`to_rows` makes; :func:`from_rows` puts a gradient
-back into the input's layout.
+back into the input's layout. :func:`input_and_labels` converts the
+(score, label) pairs of the binary and margin losses.
 """
 
 from __future__ import annotations
