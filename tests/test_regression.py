@@ -173,3 +173,12 @@ def test_best_constant_is_mean_median_and_quantile(rng):
     assert abs(argmin(losses.l1_loss) - np.median(y)) <= step
     q80 = np.quantile(y, 0.8, method="inverted_cdf")
     assert abs(argmin(losses.quantile_loss, quantile=0.8) - q80) <= step
+
+
+@pytest.mark.parametrize("name, options", CASES, ids=[f"{n}-{o}" for n, o in CASES])
+def test_zero_dimensional_inputs_match_torch(name, options):
+    x, y = np.array(1.7), np.array(-0.4)
+    for reduction in REDUCTIONS:
+        check_against_torch(name, x, y, reduction, options, rtol=1e-12)
+        assert isinstance(getattr(losses, name)(x, y, reduction=reduction, **options), np.ndarray)
+        assert isinstance(getattr(losses, name + "_grad")(x, y, reduction=reduction, **options), np.ndarray)

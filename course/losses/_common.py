@@ -128,7 +128,7 @@ def reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     PyTorch (computed without NumPy's "empty slice" warning).
     """
     if reduction == "none":
-        return loss
+        return np.asarray(loss)  # a 0-d input may have produced a NumPy scalar
     if reduction == "sum":
         return np.asarray(np.add.reduce(loss, axis=None), dtype=loss.dtype)
     if reduction == "mean":
@@ -154,7 +154,7 @@ def scaled(grad: np.ndarray, count: int, reduction: str) -> np.ndarray:
     scale = reduction_scale(count, reduction)
     if scale != 1.0:
         grad *= grad.dtype.type(scale)
-    return grad
+    return np.asarray(grad)
 
 
 def log_sigmoid(x: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ __all__ = [
 def _residual(input, target) -> np.ndarray:
     """Validated ``input - target`` (same shape required, common float dtype)."""
     input, target = as_float_pair(input, target)
-    return input - target
+    return np.asarray(input - target)  # an array even for 0-d inputs, so in-place ops work
 
 
 # --------------------------------------------------------------------- MSE
@@ -152,7 +152,7 @@ def log_cosh_loss(input, target, reduction: str = "mean") -> np.ndarray:
     and several times faster): exact and finite for any finite ``d``.
     """
     a = np.abs(_residual(input, target))
-    loss = np.exp(a * a.dtype.type(-2))
+    loss = np.asarray(np.exp(a * a.dtype.type(-2)))
     np.log1p(loss, out=loss)
     loss += a
     loss -= loss.dtype.type(_LOG2)
