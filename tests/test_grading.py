@@ -20,7 +20,7 @@ from course.assignments.judge import to_data
 from course.assignments.scoring import cases_for
 from course.grading import cli, extract, feedback
 from course.grading.grade import resolve
-from course.grading.runner import decode, encode, to_plain
+from course.grading.wire import decode, encode, to_plain
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from adversarial import corpus  # noqa: E402

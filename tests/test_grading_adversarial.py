@@ -42,6 +42,16 @@ def _rows(path: pathlib.Path) -> dict:
         return rows
 
 
+def _left_after(text: str, seconds: float = 3.0) -> list[str]:
+    """Processes mentioning ``text`` once the kernel has had ``seconds`` to tear them down."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = _processes_mentioning(text)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def _processes_mentioning(text: str) -> list[str]:
     found = []
     for entry in pathlib.Path("/proc").iterdir():
@@ -165,8 +175,19 @@ def test_every_student_has_rows_and_a_feedback_report(graded):
 
 
 def test_no_process_of_the_run_is_left(graded):
-    assert _processes_mentioning(graded["token"]) == []
-    assert _processes_mentioning(str(graded["roots"])) == []
+    assert _left_after(graded["token"]) == []
+    assert _left_after(str(graded["roots"])) == []
+
+
+def test_the_leftover_check_sees_sandbox_processes_while_they_live(tmp_path, monkeypatch):
+    from course.grading.sandbox import Sandbox
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    box = Sandbox()
+    box.probe()
+    assert _processes_mentioning(str(tmp_path))  # the sandbox's zygote, at least
+    box.close()
+    assert _left_after(str(tmp_path)) == []
 
 
 def test_nothing_was_written_outside_the_sandbox(graded):

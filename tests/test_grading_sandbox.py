@@ -15,8 +15,8 @@ import pytest
 
 from course.grading import cli
 from course.grading.grade import Submission, grade
-from course.grading.runner import decode
 from course.grading.sandbox import Limits, Sandbox, exit_signal
+from course.grading.wire import decode
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from adversarial import corpus  # noqa: E402
@@ -116,6 +116,7 @@ def test_the_user_namespace_path_isolates_too():
     remount = ("(__import__('ctypes').CDLL(None, use_errno=True).mount(None, b'/usr', None, "
                "4096 | 32, None), __import__('ctypes').get_errno())")
     assert seen(box, remount) == "(-1, 1)"  # EPERM: no capability left to make it writable
+    box.close()
 
 
 def test_limits_only_mode_still_grades_and_blocks_the_reference(tmp_path, capsys):
@@ -166,3 +167,42 @@ def _grade_notebook(box, nb, folder: pathlib.Path):
 def test_exit_signals_are_named():
     assert exit_signal("the process was killed by SIGXCPU") == "SIGXCPU"
     assert exit_signal("it ended the process with exit code 3, e.g. by os._exit") == ""
+
+
+def test_killing_the_grader_mid_run_keeps_finished_rows_and_leaves_no_process(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from test_grading_adversarial import _left_after, _processes_mentioning
+
+    hang = corpus.function("huber_loss", "while True:\n    try:\n        pass\n    except BaseException:\n"
+                                         "        pass")
+    for student, answers in (("a_honest", None), ("b_hangs", {"huber_loss": hang}),
+                             ("c_honest", None), ("d_hangs", {"huber_loss": hang})):
+        path = tmp_path / "class" / student / corpus.NB
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(corpus.build(answers)))
+    marker = tmp_path / "tmp"  # names every process of this grader run
+    marker.mkdir()
+    out = tmp_path / "g.csv"
+    command = [sys.executable, "-m", "course.grading", str(tmp_path / "class"), "--out", str(out),
+               "--jobs", "1", "--timeout", "1", "--quiet", "--seed", "9"]
+    grader = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "TMPDIR": str(marker)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or "a_honest" not in out.read_text()):
+        time.sleep(0.05)
+    time.sleep(0.3)  # b_hangs is in its sandbox now
+    assert _processes_mentioning(str(marker)), "the sandbox should be running"
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    assert _left_after(str(marker)) == []  # zygote and sandbox died with the grader
+    rows = out.read_text().splitlines()
+    assert rows[0] == "student,notebook,exercise,score,max_score,status,message"
+    assert [r.split(",")[0] for r in rows[1:4]] == ["a_honest"] * 3
+    done = subprocess.run(command + ["--resume"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "kept 1" in done.stdout
+    final = [r.split(",") for r in out.read_text().splitlines()[1:]]
+    assert sorted({r[0] for r in final}) == ["a_honest", "b_hangs", "c_honest", "d_hangs"]
+    assert [r[5] for r in final if r[0] == "d_hangs"] == ["timeout", "passed", "passed"]

@@ -22,8 +22,8 @@ from course.assignments.scoring import ExerciseResult, cases_for, score_exercise
 from course.assignments.spec import Assignment, Case, Exercise
 
 from . import extract
-from .runner import decode, encode
 from .sandbox import Sandbox, exit_signal
+from .wire import decode, encode
 
 MAX_ATTEMPTS = 8
 

@@ -1,129 +1,30 @@
-"""The code that runs inside the sandbox, and the wire format both sides share.
+"""The code that runs inside the sandbox (started by :mod:`course.grading.sandbox`).
 
-The grader starts ``python -I -S runner.py CONFIG`` once per submission (see
-:mod:`course.grading.sandbox`). This file therefore imports nothing from
-``course`` and nothing but the standard library at the top; NumPy is imported
-by the worker, from the only site-packages folder the sandbox can see.
-
-Processes (``P1`` is the one the grader starts, in a session of its own)::
-
-    P1  isolation setup (trusted): namespaces, a fresh root, drop privileges
-     └─ P2  pid 1 of a new PID namespace (trusted): reaps, exits when P3 exits;
-         │   when it dies, the kernel kills everything left in the namespace
-         └─ P3  the worker: resource limits, then the student's code
-
-On Linux the setup gives the worker: no network (a new, empty network
-namespace), a private process tree, a root file system that holds only the
-Python standard library and NumPy, read-only, plus a small writable ``/tmp``
-(the scratch directory), and no capabilities. Where namespaces are not
-available it falls back to resource limits alone and says so in its first
-message. Messages are JSON lines on the worker's stdout; arrays travel as
-dtype, shape and base64 bytes, never as pickles.
+``python -I -S runner.py --zygote FD CONFIG`` starts a zygote: it imports
+NumPy once, then forks a fresh process per submission on request (so no
+submission pays for starting Python and importing NumPy). Each such process
+isolates itself (:mod:`isolation`), then the worker reads the request on
+stdin (statements to run, calls to make), runs the student's code with an
+alarm per statement and per call, and answers in JSON lines (:mod:`wire`):
+``hello``, ``stmt``/``err`` per statement, ``ready``, ``call``/``res`` per
+call, ``done``, and ``exit`` from pid 1 when the worker ends. The student's
+own prints go to /dev/null. This file imports nothing from ``course``: the
+sandbox cannot see the package.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
 import sys
 
-# ------------------------------------------------------------------ wire format
-MAX_ELEMENTS = 2_000_000  # per returned value; an answer is a loss or a gradient
-_DTYPE_KINDS = "biuf"
+_STDLIB = [p for p in sys.path if p]  # a ``python -I -S`` start: the standard library only
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import isolation  # noqa: E402
+from wire import decode, encode, to_plain  # noqa: E402
 
-
-def encode(value):
-    """Plain JSON for numbers, strings, None, tuples, lists, dicts and NumPy arrays."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, float)) and type(value) in (int, float):
-        return value
-    if isinstance(value, tuple):
-        return {"__tuple__": [encode(v) for v in value]}
-    if isinstance(value, list):
-        return [encode(v) for v in value]
-    if isinstance(value, dict):
-        return {"__dict__": [[str(k), encode(v)] for k, v in value.items()]}
-    np = sys.modules.get("numpy")
-    if np is not None and isinstance(value, np.generic):
-        return {"__scalar__": _array_fields(np.asarray(value))}
-    if np is not None and isinstance(value, np.ndarray):
-        return {"__array__": _array_fields(value)}
-    raise TypeError(f"cannot send a {type(value).__name__} to the sandbox")
-
-
-def _array_fields(array):
-    return [array.dtype.str, list(array.shape), base64.b64encode(array.tobytes()).decode("ascii")]
-
-
-def decode(data, strict: bool = False):
-    """Inverse of :func:`encode`. ``strict`` (the grader reading a sandbox) checks every field."""
-    if data is None or isinstance(data, (bool, str, int, float)):
-        return data
-    if isinstance(data, list):
-        return [decode(v, strict) for v in data]
-    if isinstance(data, dict) and len(data) == 1:
-        (key, inner), = data.items()
-        if key == "__tuple__" and isinstance(inner, list):
-            return tuple(decode(v, strict) for v in inner)
-        if key == "__dict__" and isinstance(inner, list):
-            return {str(k): decode(v, strict) for k, v in inner}
-        if key in ("__array__", "__scalar__"):
-            array = _array(inner, strict)
-            return array[()] if key == "__scalar__" else array
-    raise ValueError("malformed value")
-
-
-def _array(fields, strict: bool):
-    import numpy as np
-
-    if not (isinstance(fields, list) and len(fields) == 3):
-        raise ValueError("malformed array")
-    dtype_text, shape, payload = fields
-    if not isinstance(dtype_text, str) or len(dtype_text) > 8:
-        raise ValueError("malformed dtype")
-    dtype = np.dtype(dtype_text)
-    if dtype.kind not in _DTYPE_KINDS or dtype.fields is not None or dtype.subdtype is not None:
-        raise ValueError(f"dtype {dtype} is not a number type")
-    if not (isinstance(shape, list) and len(shape) <= 32
-            and all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape)):
-        raise ValueError("malformed shape")
-    size = 1
-    for n in shape:
-        size *= n
-    if strict and size > MAX_ELEMENTS:
-        raise ValueError("array too large")
-    if not isinstance(payload, str):
-        raise ValueError("malformed payload")
-    raw = base64.b64decode(payload.encode("ascii"), validate=True)
-    if len(raw) != size * dtype.itemsize:
-        raise ValueError("payload does not match shape and dtype")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
-
-
-def to_plain(value, _depth: int = 0):
-    """What the worker sends back for a returned value (mirrors ``judge.to_data``).
-
-    Raises TypeError with a sentence for the student when the value is not numbers.
-    """
-    import numpy as np
-
-    if isinstance(value, (tuple, list)) and _depth == 0:
-        return tuple(to_plain(v, 1) for v in value)
-    if value is None:
-        raise TypeError("returned None (is a `return` statement missing?)")
-    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
-        value = value.view(np.ndarray)  # subclasses could override comparisons
-    if isinstance(value, (bool, int, float, np.ndarray, np.generic)):
-        if isinstance(value, np.ndarray) and value.size > MAX_ELEMENTS:
-            raise TypeError(f"returned an array of {value.size} elements, far too large")
-        array = np.array(value, copy=True)
-        if array.dtype.kind not in _DTYPE_KINDS:
-            raise TypeError(f"returned an array of dtype {array.dtype}, expected real numbers")
-        return array
-    raise TypeError(f"returned a {type(value).__name__}, expected a NumPy array or a number")
+del sys.path[0]
 
 
 # --------------------------------------------------------------- messages out
@@ -142,229 +43,6 @@ class _Channel:
             view = view[self._write(self.fd, view):]
 
 
-# ------------------------------------------------------------ isolation setup
-_CLONE = {"ns": 0x00020000, "uts": 0x04000000, "ipc": 0x08000000,
-          "user": 0x10000000, "pid": 0x20000000, "net": 0x40000000}
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT = 1, 2, 4, 32
-_MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
-_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
-_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
-_SANDBOX_UIDS = 3_000_000_000  # + pid: far above real accounts, below 2**32 - 1
-
-
-class SetupError(Exception):
-    pass
-
-
-class _Libc:
-    def __init__(self):
-        import ctypes
-
-        self.ctypes = ctypes
-        self.lib = ctypes.CDLL(None, use_errno=True)
-
-    def check(self, result: int, what: str) -> None:
-        if result != 0:
-            errno = self.ctypes.get_errno()
-            raise SetupError(f"{what}: {os.strerror(errno)}")
-
-    def mount(self, source, target, fstype, flags, data=None):
-        enc = lambda s: None if s is None else s.encode()  # noqa: E731
-        self.check(self.lib.mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
-                   f"mount {target}")
-
-    def prctl(self, option, arg=0):
-        return self.lib.prctl(option, arg, 0, 0, 0)
-
-    def drop_bounding_set(self):
-        """No capability can come back through exec (needs CAP_SETPCAP), no new privileges."""
-        for cap in range(64):
-            self.prctl(_PR_CAPBSET_DROP, cap)
-        self.check(self.prctl(_PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
-
-    def drop_capabilities(self):
-        """Bounding set and every capability this process holds."""
-        ctypes = self.ctypes
-        self.drop_bounding_set()
-
-        class Header(ctypes.Structure):
-            _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-        class Data(ctypes.Structure):
-            _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                        ("inheritable", ctypes.c_uint32)]
-
-        self.check(self.lib.capset(ctypes.byref(Header(0x20080522, 0)), (Data * 2)()), "capset")
-
-
-def _build_root(libc: _Libc, config: dict) -> None:
-    """Pivot into a read-only tmpfs root that holds /usr, the standard library and NumPy.
-
-    Every bind is read-only. Site-packages folders under /usr (``masks``) are
-    covered by an empty tmpfs, so only NumPy is importable; a writable tmpfs
-    becomes /tmp, the scratch directory.
-    """
-    root = config["root"]
-    libc.mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-    libc.mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4m,mode=0755")
-    system = ["/usr"]
-    for top in ("/bin", "/lib", "/lib32", "/lib64", "/sbin"):
-        if os.path.islink(top):
-            os.symlink(os.readlink(top), root + top)
-        elif os.path.isdir(top):
-            system.append(top)
-    stdlib = [p for p in sys.path if os.path.isdir(p) and "-packages" not in p]
-    for source in system + stdlib + ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"]:
-        _bind(libc, source, root + source)
-    masks = []
-    for mask in config.get("masks", []):
-        if os.path.isdir(root + mask):
-            libc.mount("tmpfs", root + mask, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
-            masks.append(root + mask)
-    for source in config["binds"]:
-        _bind(libc, source, root + source)
-    for mask in masks:
-        libc.mount(None, mask, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    libc.mount("tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV,
-               f"size={config['tmp_mb']}m,mode=1777")
-    os.chdir(root)
-    number = _PIVOT_ROOT.get(os.uname().machine)
-    if number is not None and libc.lib.syscall(number, b".", b".") == 0:
-        libc.check(libc.lib.umount2(b".", 2), "umount old root")  # MNT_DETACH
-    else:
-        os.chroot(".")  # safe too: the worker has no capability to chroot back out
-    os.chdir("/")
-    libc.mount(None, "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-
-
-def _bind(libc: _Libc, source: str, target: str) -> None:
-    if not os.path.exists(source) or os.path.lexists(target):
-        return  # missing here, or already visible through an earlier bind
-    if os.path.isdir(source):
-        os.makedirs(target, exist_ok=True)
-    else:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        if not os.path.exists(target):
-            with open(target, "w"):
-                pass
-    libc.mount(source, target, None, _MS_BIND | _MS_REC)
-    flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _locked_flags(source)
-    if not source.startswith("/dev/"):
-        flags |= _MS_NODEV
-    try:
-        libc.mount(None, target, None, flags)
-    except SetupError:
-        libc.mount(None, target, None, flags | _MS_NODEV)
-
-
-def _locked_flags(path: str) -> int:
-    """Flags a bind mount must keep (a user namespace may not clear them)."""
-    st_flags = os.statvfs(path).f_flag
-    flags = 0
-    for st_bit, ms_bit in ((8, 8), (1024, 1024), (2048, 2048), (4096, 1 << 21)):
-        if st_flags & st_bit:
-            flags |= ms_bit  # noexec, noatime, nodiratime, relatime
-    return flags
-
-
-class _Fatal(Exception):
-    """A setup step failed after unshare: the process is half-isolated and must not go on."""
-
-
-def isolate(config: dict, channel: _Channel) -> str:
-    """Set up the sandbox in P1, fork P2 and P3; returns (in P3) the isolation achieved."""
-    mode, why, libc = "limits", "", None
-    wanted = config.get("isolation", "auto")
-    if wanted == "limits":
-        why = "isolation='limits' was asked for"
-    elif not sys.platform.startswith("linux"):
-        why = f"no Linux namespaces on {sys.platform}"
-    else:
-        try:
-            libc = _Libc()
-            _namespaces(libc, config)
-            mode = "namespaces"
-        except _Fatal as error:
-            channel.send(e="fatal", msg=f"sandbox setup failed: {error}")
-            os._exit(3)
-        except (SetupError, OSError) as error:
-            if wanted == "namespaces":
-                channel.send(e="fatal", msg=f"sandbox setup failed: {error}")
-                os._exit(3)
-            why = str(error)
-    scratch = "/tmp" if mode == "namespaces" else config["root"]
-    os.chdir(scratch)
-    os.environ.update(HOME=scratch, TMPDIR=scratch)
-    channel.send(e="hello", iso=mode, why=why)
-    pid = os.fork()
-    if pid:  # P1
-        os.close(0)
-        _reap_until(pid)
-    # P2: dies with P1 (PDEATHSIG, or the grader's killpg before setsid), in a session of its own.
-    if libc is not None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if mode == "namespaces":
-            libc.prctl(_PR_SET_DUMPABLE, 0)  # the worker cannot ptrace it
-    os.setsid()  # a killpg(0) from the worker reaches P2 and the worker, never P1
-    pid = os.fork()
-    if pid:
-        _reap_until(pid)
-    return mode  # P3
-
-
-def _reap_until(child: int) -> None:
-    """Wait for ``child`` (reaping orphans meanwhile), then exit with its status."""
-    while True:
-        try:
-            pid, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            os._exit(1)
-        except InterruptedError:
-            continue
-        if pid == child:
-            code = os.waitstatus_to_exitcode(status)
-            os._exit(code if code >= 0 else 128 - code)
-
-
-def _namespaces(libc: _Libc, config: dict) -> None:
-    flags = _CLONE["ns"] | _CLONE["net"] | _CLONE["pid"] | _CLONE["ipc"] | _CLONE["uts"]
-
-    def build():
-        _build_root(libc, config)
-
-    if os.geteuid() == 0 and not config.get("userns"):
-        # Root: namespaces without a user namespace, then an unprivileged uid.
-        libc.check(libc.lib.unshare(flags), "unshare")
-        _after_unshare(build)
-        _after_unshare(libc.drop_bounding_set)
-        # An unused uid of its own (unique while this process lives), so that RLIMIT_NPROC
-        # counts this submission's processes only; leaving root clears every capability.
-        uid = _SANDBOX_UIDS + os.getpid()
-        _after_unshare(lambda: (os.setgroups([]), os.setgid(uid), os.setuid(uid)))
-        return
-    uid, gid = os.geteuid(), os.getegid()
-    libc.check(libc.lib.unshare(flags | _CLONE["user"]), "unshare")
-
-    def user_maps():
-        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
-                           ("gid_map", f"{gid} {gid} 1")):
-            with open(f"/proc/self/{name}", "w") as handle:
-                handle.write(text)
-
-    _after_unshare(user_maps)
-    _after_unshare(build)
-    _after_unshare(libc.drop_capabilities)
-
-
-def _after_unshare(step) -> None:
-    try:
-        step()
-    except (SetupError, OSError) as error:
-        raise _Fatal(str(error)) from error
-
-
-# --------------------------------------------------------------------- worker
 class _Timeout(BaseException):
     """Raised by the alarm inside a student's call (a BaseException, so `except Exception` misses it)."""
 
@@ -411,7 +89,7 @@ def worker(config: dict, channel: _Channel) -> None:
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    sys.path[:] = [p for p in sys.path if p] + list(config["path"])
+    sys.path[:] = _STDLIB + list(config["path"])
     os.environ.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     _limits(config)
     import numpy as np  # noqa: F401 - the one library answers may use
@@ -514,11 +192,12 @@ class _Blocker:
         return None
 
 
-def main() -> None:
-    config = json.loads(sys.argv[1])
+def child(config: dict) -> None:
+    """P1: isolate, then (in P3) run the worker; never returns."""
+    isolation.die_with_parent()
     channel = _Channel(os.dup(1))
     try:
-        isolate(config, channel)
+        isolation.isolate(config, channel, _STDLIB)
     except BaseException as error:  # noqa: BLE001 - report any setup failure as data
         channel.send(e="fatal", msg=f"sandbox setup failed: {error}")
         os._exit(3)
@@ -531,6 +210,63 @@ def main() -> None:
             pass
         os._exit(4)
     os._exit(0)
+
+
+def zygote(control_fd: int, config: dict) -> None:
+    """Fork a fresh P1 per request, with NumPy already imported (saves its import per submission).
+
+    Requests arrive on a SOCK_SEQPACKET socket: ``{"op": "spawn", "config": ...}`` with the
+    child's stdin and stdout as passed file descriptors (answered with its pid), or
+    ``{"op": "release", "pid": ...}`` once the grader has killed that process group: only then
+    is the child reaped, so its pid (the process group the grader kills) is never reused early.
+    """
+    import socket
+
+    sys.path[:] = _STDLIB + list(config["path"])
+    os.environ.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    import ctypes  # noqa: F401 - loaded once here, used by every child
+    import resource  # noqa: F401
+
+    import numpy  # noqa: F401
+
+    isolation.die_with_parent()
+    if os.getppid() != config["grader"]:
+        os._exit(1)  # the grader is already gone
+    control = socket.socket(fileno=control_fd)
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 1 << 20, 2)
+        except OSError:
+            break
+        if not message:
+            break
+        request = json.loads(message)
+        if request.get("op") == "release":
+            try:
+                os.waitpid(int(request["pid"]), 0)
+            except (ChildProcessError, ValueError, KeyError):
+                pass
+            continue
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            os.dup2(fds[0], 0)
+            os.dup2(fds[1], 1)
+            for fd in fds:
+                os.close(fd)
+            os.setsid()
+            child(request["config"])
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps({"pid": pid}).encode())
+    os._exit(0)
+
+
+def main() -> None:
+    """``runner.py --zygote FD CONFIG``: started by :class:`course.grading.sandbox.Sandbox`."""
+    if len(sys.argv) != 4 or sys.argv[1] != "--zygote":
+        sys.exit("runner.py is started by course-grade, not by hand")
+    zygote(int(sys.argv[2]), json.loads(sys.argv[3]))
 
 
 if __name__ == "__main__":

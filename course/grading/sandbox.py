@@ -1,13 +1,16 @@
 """Start the sandbox for one submission, feed it a request, read its events, enforce deadlines.
 
-The grader's side of :mod:`course.grading.runner`. One call of
-:meth:`Sandbox.run` starts ``python -I -S runner.py`` in a session of its
-own, writes the request (statements to run and calls to make, as JSON) to its
-stdin, and reads JSON lines back with a watchdog: every event must arrive
-within ``timeout + grace`` seconds of the previous one, so a function that
-defeats the in-sandbox alarm still costs only its own call. Whatever
-happens, the whole process group is killed before ``run`` returns, and the
-namespace's pid 1 takes every other process of the submission with it.
+The grader's side of :mod:`course.grading.runner`. A :class:`Sandbox` keeps
+one zygote process (``python -I -S runner.py --zygote``, NumPy imported
+once); each :meth:`Sandbox.run` asks it to fork a fresh process for one
+submission, which isolates itself (:mod:`course.grading.isolation`), writes
+the request (statements to run and calls to make, as JSON) to its stdin, and
+reads JSON lines back with a watchdog: every event must arrive within
+``timeout + grace`` seconds of the previous one, so a function that defeats
+the in-sandbox alarm still costs only its own call. Whatever happens, the
+submission's process group is killed before ``run`` returns, and the
+namespace's pid 1 dies with it, taking every other process of the submission
+along. The zygote dies with the grader, and each submission with the zygote.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pathlib
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +34,7 @@ RUNNER = pathlib.Path(__file__).with_name("runner.py")
 FORBIDDEN_MODULES = ("course", "torch", "torchvision", "tensorflow", "jax", "keras")
 MAX_EVENT_BYTES = 32 << 20
 MAX_TOTAL_BYTES = 128 << 20
+MAX_EVENTS = 100_000  # a flood of tiny messages must not exhaust the grader's memory
 STARTUP_SECONDS = 60.0
 
 
@@ -84,6 +89,8 @@ class Sandbox:
         self._numpy = pathlib.Path(list(spec.submodule_search_locations)[0]).resolve()
         self._shim = None
         self._lock = threading.Lock()
+        self._zygote = None
+        self._control = None
 
     # ---------------------------------------------------------------- setup
     def probe(self) -> str:
@@ -139,9 +146,61 @@ class Sandbox:
             return self._shim
 
     def close(self) -> None:
+        with self._lock:
+            self._stop_zygote()
         if self._shim is not None:
             shutil.rmtree(self._shim, ignore_errors=True)
             self._shim = None
+
+    # --------------------------------------------------------------- zygote
+    def _spawn(self, config: dict, stdin_fd: int, stdout_fd: int) -> int:
+        """Ask the zygote for a fresh sandbox process; its pid (= its process group)."""
+        message = json.dumps({"op": "spawn", "config": config}).encode()
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._zygote is None or self._zygote.poll() is not None:
+                        self._start_zygote()
+                    socket.send_fds(self._control, [message], [stdin_fd, stdout_fd])
+                    reply = self._control.recv(4096)
+                    if reply:
+                        return int(json.loads(reply)["pid"])
+                except OSError:
+                    pass
+                self._stop_zygote()
+                if attempt == 2:
+                    raise OSError("the sandbox's zygote process does not answer")
+        raise AssertionError("unreachable")
+
+    def _release(self, pid: int) -> None:
+        with self._lock:
+            try:
+                self._control.send(json.dumps({"op": "release", "pid": pid}).encode())
+            except (OSError, AttributeError):
+                pass
+
+    def _start_zygote(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # (the temp folder in its command line also names this run's processes, for tests)
+        config = {"path": [str(self._numpy.parent)], "tmp": tempfile.gettempdir(),
+                  "grader": os.getpid()}
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
+               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        self._zygote = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(RUNNER), "--zygote", str(theirs.fileno()), json.dumps(config)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, cwd="/", start_new_session=True, pass_fds=(theirs.fileno(),))
+        theirs.close()
+        self._control = ours
+
+    def _stop_zygote(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._zygote is not None:
+            _kill_group(self._zygote.pid)
+            self._zygote.wait()
+            self._zygote = None
 
     # ------------------------------------------------------------------ run
     def run(self, request: dict, isolation: str | None = None) -> Attempt:
@@ -150,44 +209,41 @@ class Sandbox:
         root = tempfile.mkdtemp(prefix="course-grade-")
         attempt = Attempt()
         started = time.monotonic()
-        process = None
+        pid = None
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        open_fds = {in_w, out_r}  # ours to close (exactly once: fds are reused across threads)
         try:
-            env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": root, "TMPDIR": "/tmp",
-                   "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-            process = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(RUNNER), json.dumps(self._config(isolation, root))],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                env=env, cwd=root, start_new_session=True, close_fds=True,
-            )
+            try:
+                pid = self._spawn(self._config(isolation, root), in_r, out_w)
+            finally:
+                os.close(in_r)
+                os.close(out_w)
             payload = json.dumps(request, separators=(",", ":")).encode()
-            self._exchange(process, payload, attempt)
+            self._exchange(out_r, open_fds, payload, attempt)
         except OSError as error:
             attempt.end, attempt.detail = "fatal", f"could not start the sandbox: {error}"
         finally:
-            if process is not None:
-                _kill_group(process)
-                code = process.wait()
-                if attempt.end == "died" and not attempt.detail:
-                    attempt.detail = _describe_exit(code)
-                for stream in (process.stdin, process.stdout):
-                    try:
-                        stream.close()
-                    except OSError:
-                        pass
+            if pid is not None:
+                _kill_group(pid)
+                self._release(pid)
+            for fd in open_fds:
+                os.close(fd)
+            if attempt.end == "died" and not attempt.detail:
+                codes = [e.get("code") for e in attempt.events if e.get("e") == "exit"]
+                attempt.detail = (_describe_exit(codes[-1]) if codes and isinstance(codes[-1], int)
+                                  else "the process was killed")
             _remove(root)
             attempt.seconds = time.monotonic() - started
         return attempt
 
-    def _exchange(self, process, payload: bytes, attempt: Attempt) -> None:
-        out_fd, in_fd = process.stdout.fileno(), process.stdin.fileno()
+    def _exchange(self, out_fd: int, open_fds: set, payload: bytes, attempt: Attempt) -> None:
+        in_fd = next(fd for fd in open_fds if fd != out_fd)
         os.set_blocking(in_fd, False)
         selector = selectors.DefaultSelector()
         selector.register(out_fd, selectors.EVENT_READ)
         pending = memoryview(payload)
-        if pending:
-            selector.register(in_fd, selectors.EVENT_WRITE)
-        else:
-            process.stdin.close()
+        selector.register(in_fd, selectors.EVENT_WRITE)
         buffer, total = bytearray(), 0
         deadline = time.monotonic() + STARTUP_SECONDS
         startup = True
@@ -205,7 +261,8 @@ class Sandbox:
                             pending = pending[:0]
                         if not pending:
                             selector.unregister(in_fd)
-                            process.stdin.close()
+                            open_fds.discard(in_fd)
+                            os.close(in_fd)  # EOF: the request is complete
                         continue
                     chunk = os.read(out_fd, 1 << 20)
                     if not chunk:
@@ -224,6 +281,9 @@ class Sandbox:
                             attempt.end, attempt.detail = "protocol", "sent back a malformed message"
                             return
                         attempt.events.append(event)
+                        if len(attempt.events) > MAX_EVENTS:
+                            attempt.end, attempt.detail = "protocol", "sent back far too many messages"
+                            return
                         kind = event["e"]
                         if kind == "hello":
                             attempt.isolation = str(event.get("iso", ""))
@@ -251,9 +311,9 @@ def _parse(line: bytes):
     return event
 
 
-def _kill_group(process) -> None:
+def _kill_group(pid: int) -> None:
     try:
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
 
