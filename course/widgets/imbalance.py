@@ -122,7 +122,7 @@ def draw_focal(state: dict):
     ax_data.set_ylim(-4, 5)
     recall = state["report"]["recall_rare"]
     finish(ax_data, f"Decision boundary: rare-class recall {recall:.2f}", "feature 1", "feature 2")
-    ax_data.legend(loc="lower right")
+    ax_data.legend(loc="upper left")
     return fig
 
 
