@@ -137,7 +137,7 @@ def two_unit_net_problem(n: int = 40, noise: float = 0.05, seed: int = 0) -> Two
                                extent=(-4.0, 4.0, -4.0, 4.0))
 
 
-def loss_surface(problem: TwoParameterProblem, n: int = 101):
+def loss_surface(problem: TwoParameterProblem, n: int = 101) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The loss on an ``n x n`` grid over ``problem.extent``: ``(W1, W2, L)``, each ``(n, n)``.
 
     Rows run along ``w2`` and columns along ``w1`` (``np.meshgrid``'s "xy"
@@ -172,7 +172,7 @@ def gradient_descent_path(grad_fn: Callable, start, lr: float, momentum: float =
     return np.array(path)
 
 
-def quadratic_momentum_path(A, b, start, lr, momentum, steps):
+def quadratic_momentum_path(A, b, start, lr: float, momentum: float, steps: int) -> np.ndarray:
     """Heavy-ball iterates on ``f(w) = ½ wᵀ A w - bᵀ w`` (gradient ``A w - b``): exercise reference.
 
     Returns an array of shape ``(steps + 1, d)`` whose first row is ``start``.
@@ -194,7 +194,7 @@ def quadratic_momentum_path(A, b, start, lr, momentum, steps):
 
 
 # ------------------------------------------------------ high-dimensional tools
-def filter_normalize(direction, weights, eps: float = 1e-10):
+def filter_normalize(direction, weights, eps: float = 1e-10) -> np.ndarray:
     """Rescale each filter of ``direction`` to the norm of the same filter of ``weights``.
 
     A *filter* is a slice along the first axis: one row of a dense layer's
@@ -223,7 +223,7 @@ def filter_normalize(direction, weights, eps: float = 1e-10):
     return (d / (d_norm + dtype.type(eps)) * w_norm).astype(dtype)
 
 
-def power_iteration(matvec: Callable, v0, steps: int = 100):
+def power_iteration(matvec: Callable, v0, steps: int = 100) -> tuple[float, np.ndarray]:
     """Largest-magnitude eigenvalue of a symmetric operator given only as ``v -> M v``.
 
     ``v ← M v / ‖M v‖`` repeated ``steps`` times from ``v0 / ‖v0‖``; the
@@ -247,7 +247,7 @@ def power_iteration(matvec: Callable, v0, steps: int = 100):
     return eigenvalue, v
 
 
-def top_eigenvalue(matrix, v0, steps):
+def top_eigenvalue(matrix, v0, steps: int) -> np.float64:
     """Power iteration on a symmetric ``(n, n)`` matrix from ``v0``: exercise reference.
 
     Returns the Rayleigh-quotient estimate of the largest-magnitude
@@ -263,7 +263,7 @@ def top_eigenvalue(matrix, v0, steps):
     return np.float64(power_iteration(lambda v: matrix @ v, v0, steps)[0])
 
 
-def logistic_hvp(w, X, y, v):
+def logistic_hvp(w, X, y, v) -> np.ndarray:
     """Hessian-vector product ``H v`` of the mean logistic loss, without forming ``H``.
 
     ``L(w) = mean_i BCEWithLogits(x_i · w, y_i)`` has gradient
