@@ -29,7 +29,7 @@ import numpy as np
 from course import losses, metrics
 
 __all__ = [
-    "TRAINING_LOSSES", "noisy_disks", "sliding_prediction", "uncertain_fraction",
+    "TRAINING_LOSSES", "noisy_disks", "sliding_prediction", "mask_rim", "uncertain_fraction",
     "overlap_scores", "threshold_sweep", "make_segmenter", "train_segmenter",
     "predict_logits", "predict_probabilities",
 ]
@@ -98,6 +98,23 @@ def sliding_prediction(
 
 
 # ------------------------------------------------------------------- scores
+def mask_rim(masks) -> np.ndarray:
+    """Boolean (N, H, W): pixels with a 4-neighbour of the other class (both sides of each edge).
+
+    Beyond the border a pixel counts as its own neighbour, so the border
+    itself makes no rim.
+    """
+    m = np.asarray(masks) == 1
+    if m.ndim != 3:
+        raise ValueError(f"masks must have shape (N, H, W), got {m.shape}")
+    padded = np.pad(m, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    rim = np.zeros_like(m)
+    for neighbour in (padded[:, 1:-1, :-2], padded[:, 1:-1, 2:],
+                      padded[:, :-2, 1:-1], padded[:, 2:, 1:-1]):
+        rim |= neighbour != m
+    return rim
+
+
 def uncertain_fraction(probabilities, low: float = 0.1, high: float = 0.9) -> float:
     """Share of pixels whose probability lies strictly between ``low`` and ``high``."""
     p = np.asarray(probabilities)

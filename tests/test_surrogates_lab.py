@@ -56,6 +56,21 @@ def test_sliding_prediction_is_centred_and_slides():
     assert np.all((p > 0) & (p < 1))
 
 
+def test_mask_rim_against_scipy_morphology():
+    from scipy import ndimage
+
+    _, masks = lab.noisy_disks(20, size=12, seed=9, radius=(1.5, 5.0))
+    masks[0] = 1.0  # no edge at all
+    cross = np.zeros((3, 3, 3), bool)
+    cross[1] = ndimage.generate_binary_structure(2, 1)
+    m = masks == 1
+    expected = ndimage.binary_dilation(m, cross) & ~ndimage.binary_erosion(m, cross, border_value=1)
+    np.testing.assert_array_equal(lab.mask_rim(masks), expected)
+    assert not lab.mask_rim(masks)[0].any()
+    with pytest.raises(ValueError, match="masks must have shape"):
+        lab.mask_rim(masks[0])
+
+
 def test_uncertain_fraction_closed_form():
     p = np.array([0.0, 0.1, 0.1001, 0.5, 0.8999, 0.9, 1.0, 0.3])
     assert lab.uncertain_fraction(p) == 4 / 8
