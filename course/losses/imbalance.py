@@ -1,7 +1,7 @@
 """Losses for rare classes and noisy labels: focal, generalized CE, class weights.
 
 Cross-entropy treats every example alike, so a flood of easy negatives can
-drown the few hard positives (lesson 07). The losses here change that:
+drown the few hard positives (lesson 06). The losses here change that:
 
 - :func:`sigmoid_focal_loss` and :func:`softmax_focal_loss` multiply each
   example's cross-entropy by ``(1 - p_t)^gamma``, which fades out examples the
