@@ -58,8 +58,8 @@ def markdown(student: str, reports: list[Report]) -> str:
                 first = public[0]
                 lines += [f"First failing public case ({first.group.name}): `{first.failing_case}`",
                           "", f"> {first.first_failure}", ""]
-    lines.append("Hidden checks use new inputs each time the course is graded; they are described "
-                 "by what they probe, never by their values.")
+    lines.append("Hidden checks run on inputs you have not seen; they are described by what they "
+                 "probe, never by their values.")
     return "\n".join(lines) + "\n"
 
 

@@ -221,8 +221,11 @@ def _run_all(plan: extract.Plan, names: list[str], calls: list[dict], sandbox: S
             pending = [c for c in pending if c["i"] not in run.outcomes and c["x"] not in run.broken]
         if not pending and all(n in run.defined or n in run.broken for n in wanted):
             break
-    else:
-        run.failure = run.failure or "the submission kept crashing its sandbox"
+    else:  # it kept crashing: what was answered stands, the rest is charged
+        for name in wanted:
+            if name not in run.defined:
+                run.broken.setdefault(name, ((None, None), Outcome(
+                    "crash", error_text="the notebook crashed it again and again")))
     return run
 
 
@@ -299,8 +302,10 @@ def _exercise_report(submission, assignment: Assignment, exercise: Exercise, pla
                                   "please tell the instructor."))
     if exercise.name in run.broken:
         (cell, _), outcome = run.broken[exercise.name]
-        where = (f"Code outside the function that {exercise.name} relies on (in cell {cell + 1}; it runs "
-                 "when the notebook is graded)")
+        where = f"The cells defining {exercise.name}"
+        if cell is not None:
+            where = (f"Code outside the function that {exercise.name} relies on (in cell {cell + 1}; "
+                     "it runs when the notebook is graded)")
         if outcome.kind in ("timeout", "memory"):
             what = "did not finish in time" if outcome.kind == "timeout" else "ran out of memory"
             return ExerciseReport(row(0.0, outcome.kind, f"{where} {what}."))

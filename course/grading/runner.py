@@ -215,10 +215,11 @@ def child(config: dict) -> None:
 def zygote(control_fd: int, config: dict) -> None:
     """Fork a fresh P1 per request, with NumPy already imported (saves its import per submission).
 
-    Requests arrive on a SOCK_SEQPACKET socket: ``{"op": "spawn", "config": ...}`` with the
-    child's stdin and stdout as passed file descriptors (answered with its pid), or
-    ``{"op": "release", "pid": ...}`` once the grader has killed that process group: only then
-    is the child reaped, so its pid (the process group the grader kills) is never reused early.
+    Requests are JSON lines on a Unix stream socket: ``{"op": "spawn", "config": ...}``
+    arrives with the child's stdin and stdout as passed file descriptors and is answered
+    with the child's pid; ``{"op": "release", "pid": ...}`` comes once the grader has killed
+    that process group: only then is the child reaped, so its pid (the process group the
+    grader kills) is never reused early.
     """
     import socket
 
@@ -233,32 +234,38 @@ def zygote(control_fd: int, config: dict) -> None:
     if os.getppid() != config["grader"]:
         os._exit(1)  # the grader is already gone
     control = socket.socket(fileno=control_fd)
+    buffer, passed = b"", []
     while True:
         try:
-            message, fds, _, _ = socket.recv_fds(control, 1 << 20, 2)
+            data, fds, _, _ = socket.recv_fds(control, 1 << 16, 8)
         except OSError:
             break
-        if not message:
+        if not data:
             break
-        request = json.loads(message)
-        if request.get("op") == "release":
-            try:
-                os.waitpid(int(request["pid"]), 0)
-            except (ChildProcessError, ValueError, KeyError):
-                pass
-            continue
-        pid = os.fork()
-        if pid == 0:
-            control.close()
-            os.dup2(fds[0], 0)
-            os.dup2(fds[1], 1)
-            for fd in fds:
-                os.close(fd)
-            os.setsid()
-            child(request["config"])
-        for fd in fds:
-            os.close(fd)
-        control.send(json.dumps({"pid": pid}).encode())
+        buffer += data
+        passed += fds  # spawns are sent one at a time, so descriptors arrive in order
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            request = json.loads(line)
+            if request.get("op") == "release":
+                try:
+                    os.waitpid(int(request["pid"]), 0)
+                except (ChildProcessError, ValueError, KeyError):
+                    pass
+                continue
+            stdin, stdout, passed = passed[0], passed[1], passed[2:]
+            pid = os.fork()
+            if pid == 0:
+                control.close()
+                os.dup2(stdin, 0)
+                os.dup2(stdout, 1)
+                os.close(stdin)
+                os.close(stdout)
+                os.setsid()
+                child(request["config"])
+            os.close(stdin)
+            os.close(stdout)
+            control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     os._exit(0)
 
 

@@ -155,17 +155,22 @@ class Sandbox:
     # --------------------------------------------------------------- zygote
     def _spawn(self, config: dict, stdin_fd: int, stdout_fd: int) -> int:
         """Ask the zygote for a fresh sandbox process; its pid (= its process group)."""
-        message = json.dumps({"op": "spawn", "config": config}).encode()
+        message = json.dumps({"op": "spawn", "config": config}).encode() + b"\n"
         with self._lock:
             for attempt in (1, 2):
                 try:
                     if self._zygote is None or self._zygote.poll() is not None:
                         self._start_zygote()
                     socket.send_fds(self._control, [message], [stdin_fd, stdout_fd])
-                    reply = self._control.recv(4096)
-                    if reply:
+                    reply = b""
+                    while not reply.endswith(b"\n"):
+                        chunk = self._control.recv(4096)
+                        if not chunk:
+                            break
+                        reply += chunk
+                    if reply.endswith(b"\n"):
                         return int(json.loads(reply)["pid"])
-                except OSError:
+                except (OSError, ValueError, KeyError):
                     pass
                 self._stop_zygote()
                 if attempt == 2:
@@ -175,12 +180,12 @@ class Sandbox:
     def _release(self, pid: int) -> None:
         with self._lock:
             try:
-                self._control.send(json.dumps({"op": "release", "pid": pid}).encode())
+                self._control.sendall(json.dumps({"op": "release", "pid": pid}).encode() + b"\n")
             except (OSError, AttributeError):
                 pass
 
     def _start_zygote(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # (the temp folder in its command line also names this run's processes, for tests)
         config = {"path": [str(self._numpy.parent)], "tmp": tempfile.gettempdir(),
                   "grader": os.getpid()}
