@@ -50,7 +50,9 @@ def run_grader(folder: pathlib.Path, out: pathlib.Path, jobs: int) -> float:
                    stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
     with open(out, newline="") as handle:
-        statuses = {row["status"] for row in csv.DictReader(handle)}
+        # (with several notebooks, each student also gets "missing" rows for the others)
+        statuses = {row["status"] for row in csv.DictReader(handle)
+                    if not (row["status"] == "missing" and row["message"].startswith("No "))}
     if statuses != {"passed"}:
         raise SystemExit(f"the solutions should all pass; got statuses {statuses}")
     return seconds
