@@ -20,11 +20,12 @@ import pathlib
 import secrets
 import sys
 import time
+from dataclasses import dataclass, field
 
 from course.assignments import assignments
 
 from . import feedback
-from .grade import Report, Row, Submission, file_rows, grade, resolve
+from .grade import ExerciseReport, Report, Row, Submission, file_rows, grade, resolve
 from .gradebook import Gradebook, GradebookError
 from .sandbox import Limits, Sandbox, SandboxUnavailable
 
@@ -131,14 +132,25 @@ def missing_reports(submissions, empty: list[str], known) -> list[Report]:
 
 
 # ------------------------------------------------------------------ grading
-def _grade_all(args) -> int:
+@dataclass
+class _Work:
+    """What this run must grade, and what an earlier run (``--resume``) already did."""
+
+    known: dict
+    submissions: list[Submission]
+    students: set[str]
+    todo: list[Submission]
+    prefilled: list[Report]  # notebooks not handed in: rows without grading
+    earlier: dict = field(default_factory=dict)  # (student, notebook) -> rows kept
+
+
+def _prepare(args) -> _Work:
     known = assignments()
     submissions, empty = discover(args.paths)
     if not submissions and not empty:
         raise UsageError("no notebooks found under " + ", ".join(args.paths))
-    book = Gradebook(args.out)
     try:
-        earlier = book.load() if args.resume else {}
+        earlier = Gradebook(args.out).load() if args.resume else {}
     except GradebookError as error:
         raise UsageError(str(error)) from error
     prefilled = missing_reports(submissions, empty, known)
@@ -148,15 +160,27 @@ def _grade_all(args) -> int:
         expected[(s.student, s.notebook)] = len(assignment.exercises) if assignment else 1
     for report in prefilled:
         expected[(report.submission.student, report.submission.notebook)] = len(report.rows)
-    done = {key for key, rows in earlier.items() if expected.get(key, len(rows)) == len(rows)}
-    keep = [row for key in sorted(done) for row in earlier[key]]
-    todo = [s for s in submissions if (s.student, s.notebook) not in done]
-    prefilled = [r for r in prefilled
-                 if (r.submission.student, r.submission.notebook) not in done]
+    # a submission counts as done only with all its rows (a crash can cut the last ones)
+    earlier = {key: rows for key, rows in earlier.items() if expected.get(key, len(rows)) == len(rows)}
+    return _Work(
+        known, submissions, {s.student for s in submissions} | set(empty),
+        todo=[s for s in submissions if (s.student, s.notebook) not in earlier],
+        prefilled=[r for r in prefilled if (r.submission.student, r.submission.notebook) not in earlier],
+        earlier=earlier)
 
+
+def _grade_all(args) -> int:
+    work = _prepare(args)
     sandbox = Sandbox(Limits(timeout=args.timeout, memory_mb=args.memory), isolation=args.isolation)
     try:
-        isolation = sandbox.probe() if todo else "namespaces"
+        return _grade(args, work, sandbox)
+    finally:
+        sandbox.close()
+
+
+def _grade(args, work: _Work, sandbox: Sandbox) -> int:
+    try:
+        isolation = sandbox.probe() if work.todo else "namespaces"
     except SandboxUnavailable as error:
         print(f"course-grade: error: {error}", file=sys.stderr)
         return 1
@@ -166,15 +190,16 @@ def _grade_all(args) -> int:
               "(no network isolation, no private file system or process tree). Grade untrusted "
               "code on Linux with namespaces enabled.", file=sys.stderr)
     hidden_seed = args.seed if args.seed is not None else secrets.randbits(48)
-    book.start(keep)
-    reports: list[Report] = list(prefilled)
-    for report in prefilled:
+    book = Gradebook(args.out)
+    book.start([row for key in sorted(work.earlier) for row in work.earlier[key]])
+    reports: list[Report] = list(work.prefilled)
+    for report in work.prefilled:
         book.add([row.fields() for row in report.rows])
-    progress = _Progress(len(todo), enabled=not args.quiet)
+    progress = _Progress(len(work.todo), enabled=not args.quiet)
     started = time.monotonic()
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(grade, s, known, sandbox, hidden_seed) for s in todo]
+            futures = [pool.submit(grade, s, work.known, sandbox, hidden_seed) for s in work.todo]
             for future in concurrent.futures.as_completed(futures):
                 report = future.result()
                 book.add([row.fields() for row in report.rows])
@@ -184,28 +209,26 @@ def _grade_all(args) -> int:
         print("\ncourse-grade: interrupted; finished rows are in the gradebook "
               "(rerun with --resume to grade the rest)", file=sys.stderr)
         return 130
-    finally:
-        sandbox.close()
     progress.close()
-    rank = {e.name: i for a in known.values() for i, e in enumerate(a.exercises)}
+    rank = {e.name: i for a in work.known.values() for i, e in enumerate(a.exercises)}
     book.finish(lambda row: (row[0], row[1], rank.get(row[2], -1)))
-    by_student: dict[str, list[Report]] = {}
-    for report in reports:
-        by_student.setdefault(report.submission.student, []).append(report)
-    if done and (args.feedback or args.gradescope):
-        for key in done:
-            rows = [Row(r[0], r[1], r[2], float(r[3]), float(r[4]), r[5], r[6]) for r in earlier[key]]
-            report = file_rows(Submission(key[0], key[1]), None, "", "")
-            report.exercises = [type(report.exercises[0])(row) for row in rows]
-            report.assignment = resolve(key[1].rsplit("/", 1)[-1], known)
-            by_student.setdefault(key[0], []).append(report)
-    feedback.write_all(by_student, args.feedback, args.gradescope)
+    if args.feedback or args.gradescope:
+        for (student, notebook), rows in work.earlier.items():  # kept rows: feedback from the rows
+            report = Report(Submission(student, notebook),
+                            resolve(notebook.rsplit("/", 1)[-1], work.known))
+            report.exercises = [ExerciseReport(Row(r[0], r[1], r[2], float(r[3]), float(r[4]), r[5], r[6]))
+                                for r in rows]
+            reports.append(report)
+        by_student: dict[str, list[Report]] = {}
+        for report in reports:
+            by_student.setdefault(report.submission.student, []).append(report)
+        feedback.write_all(by_student, args.feedback, args.gradescope)
     seconds = time.monotonic() - started
-    rate = len(todo) / seconds * 60 if seconds > 0 and todo else 0.0
-    students = len({s.student for s in submissions} | set(empty))
-    print(f"Graded {len(todo)} notebook(s) of {students} student(s) in {seconds:.1f} s "
-          f"({rate:.0f} per minute); wrote {args.out}"
-          + (f" (kept {len(done)} from the earlier run)" if done else ""))
+    count = len(work.todo)
+    rate = count / seconds * 60 if seconds > 0 and count else 0.0
+    kept = f" (kept {len(work.earlier)} from the earlier run)" if work.earlier else ""
+    print(f"Graded {count} notebook(s) of {len(work.students)} student(s) in {seconds:.1f} s "
+          f"({rate:.0f} per minute); wrote {args.out}{kept}")
     return 0
 
 
