@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_float_pair, check_positive, reduce, scaled
+from ._common import as_float_pair, check_positive, reduce, reduction_scale, scaled
 
 __all__ = [
     "mse_loss", "mse_loss_grad",
@@ -92,13 +92,20 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> np
     Reference: Huber (1964), "Robust estimation of a location parameter".
     """
     check_positive(delta, "delta")
-    a = np.abs(_residual(input, target))
-    # With m = min(|d|, δ), both branches are m * (|d| - m/2): for |d| < δ that is
-    # |d|²/2, beyond it δ(|d| - δ/2). One formula, no mask, and in place.
-    m = np.minimum(a, a.dtype.type(delta))
-    a -= a.dtype.type(0.5) * m
-    a *= m
-    return reduce(a, reduction)
+    return reduce(_huber_elementwise(_residual(input, target), delta), reduction)
+
+
+def _huber_elementwise(d: np.ndarray, delta: float) -> np.ndarray:
+    """Per-element Huber loss, computed in place in ``d``.
+
+    With ``c = clip(d, -δ, δ)`` (which is also the gradient), both branches are
+    ``c * (d - c/2)``: for ``|d| < δ`` that is ``d²/2``, beyond it
+    ``δ(|d| - δ/2)``. One formula, no mask, no ``abs``.
+    """
+    c = np.clip(d, -delta, delta)
+    d -= d.dtype.type(0.5) * c
+    d *= c
+    return d
 
 
 def huber_loss_grad(input, target, reduction: str = "mean", delta: float = 1.0) -> np.ndarray:
@@ -124,8 +131,8 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
     check_positive(beta, "beta", strict=False)
     if beta == 0:
         return l1_loss(input, target, reduction)
-    loss = huber_loss(input, target, "none", delta=beta)
-    loss /= loss.dtype.type(beta)
+    loss = _huber_elementwise(_residual(input, target), beta)
+    loss *= loss.dtype.type(1.0 / beta)
     return reduce(loss, reduction)
 
 
@@ -134,9 +141,10 @@ def smooth_l1_loss_grad(input, target, reduction: str = "mean", beta: float = 1.
     check_positive(beta, "beta", strict=False)
     if beta == 0:
         return l1_loss_grad(input, target, reduction)
-    grad = huber_loss_grad(input, target, reduction, delta=beta)
-    grad /= grad.dtype.type(beta)
-    return grad
+    d = _residual(input, target)
+    np.clip(d, -beta, beta, out=d)
+    d *= d.dtype.type(reduction_scale(d.size, reduction) / beta)
+    return d
 
 
 # ---------------------------------------------------------------- log-cosh
