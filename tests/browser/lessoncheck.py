@@ -1,0 +1,219 @@
+"""What a learner sees in JupyterLab, checked: each function returns a list of problems.
+
+:func:`check_notebook` opens a notebook in a fresh Lab page, runs all cells
+through Lab's own menu command, and then collects problems: cells left
+unexecuted, error or stderr outputs (in cells, in widgets' Output areas and
+in Lab's log console, where exceptions raised in widget callbacks go),
+widgets that did not render live, and explorers whose figure and readout do
+not follow their first slider. An empty list means the notebook works.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import time
+
+from labpage import (
+    KERNEL_STATUS_JS,
+    error_summary,
+    kernel_status,
+    notebook_code_cells,
+    wait_js,
+)
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from widgetcheck import expected_explorers, explorer_name, explorer_problems, widget_problems
+
+RUN_TIMEOUT_S = 150  # one notebook, top to bottom (lessons take < 30 s here)
+WIDGET_REPR = re.compile(r"\b(?:children=\(|layout=Layout\(|(?:Float|Int)Slider\(value=)")
+
+_PROMPTS_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')].map(
+  c => (c.querySelector('.jp-InputPrompt')?.textContent || '').trim())"""
+
+_DONE_JS = """() => {
+  const items = [...document.querySelectorAll('#jp-main-statusbar .jp-StatusBar-TextItem')];
+  const kernel = items.map(e => e.textContent).find(t => / \\| /.test(t)) || '';
+  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
+  return kernel.endsWith('| Idle') && !prompts.some(p => p.textContent.includes('*'));
+}"""
+
+# Every stderr-like output: error tracebacks and stream stderr share this mime type.
+_STDERR_JS = """() => {
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
+  const sel = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+  return [...document.querySelectorAll('.jp-Notebook ' + sel)].map(out => ({
+    cell: cells.indexOf(out.closest('.jp-Cell')) + 1,
+    inWidget: out.closest('.jupyter-widgets') !== null,
+    text: out.textContent,
+  }));
+}"""
+
+_TEXT_OUTPUTS_JS = """() => {
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
+  return [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')].map(out => ({
+    cell: cells.indexOf(out.closest('.jp-Cell')) + 1,
+    mime: out.getAttribute('data-mime-type') || '',
+    text: out.textContent.slice(0, 2000),
+  }));
+}"""
+
+
+# ---------------------------------------------------------------- open and run
+
+
+def open_notebook(page, lab, relpath: str) -> list[str]:
+    """Load Lab with only this notebook open and wait for its kernel to be idle.
+
+    The execution indicator reads "idle" before the kernel exists, so wait for
+    the status bar's "| Idle" instead.
+    """
+    kernel = json.loads((lab.root / relpath).read_text(encoding="utf-8"))["metadata"].get(
+        "kernelspec", {}).get("name", "python3")
+    lab.start_session(relpath, kernel)  # boots while the page loads; Lab attaches to it
+    page.goto(lab.url(f"lab/tree/{relpath}", reset=""))
+    if not wait_js(page, "() => document.querySelector('.jp-Notebook .jp-Cell') !== null", 60):
+        return ["the notebook did not open in JupyterLab"]
+    if not wait_js(page, f"() => ({KERNEL_STATUS_JS})().endsWith('| Idle')", 90):
+        return [f"the kernel never became idle (status: {kernel_status(page)!r})"]
+    return []
+
+
+def _click_menu(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).first.click()
+
+
+def run_all(page, timeout_s: float = RUN_TIMEOUT_S) -> list[str]:
+    """Run ▸ Run All Cells, check that it started, wait until all cells are done."""
+    started = "() => (%s)().some(p => /\\[(\\*|\\d+)\\]/.test(p))" % _PROMPTS_JS
+    for attempt in range(2):  # the menu click can land before Lab is ready for it
+        _click_menu(page, "Run", "Run All Cells")
+        if wait_js(page, started, 10):
+            break
+        if attempt:
+            return ["Run All Cells did not start: no prompt turned [*] within 10 s"]
+    if not wait_js(page, _DONE_JS, timeout_s):
+        return [f"the notebook was still running after {timeout_s:.0f} s "
+                f"(kernel: {kernel_status(page)!r})"]
+    return []
+
+
+# ------------------------------------------------------------------- outputs
+
+
+def execution_problems(page, notebook: pathlib.Path) -> list[str]:
+    """Every non-empty code cell ran, in order, on a fresh kernel (prompts [1], [2], ...)."""
+    code = notebook_code_cells(notebook)
+    prompts = page.evaluate(_PROMPTS_JS)
+    if len(prompts) != len(code):
+        return [f"Lab shows {len(prompts)} code cells, the notebook has {len(code)}"]
+    problems, counts = [], []
+    for (number, source), prompt in zip(code, prompts):
+        if not source.strip():
+            continue
+        match = re.fullmatch(r"\[(\d+)\]:?", prompt)
+        if match is None:
+            problems.append(f"cell {number} was not executed (prompt {prompt or '[ ]'!r})")
+        else:
+            counts.append(int(match.group(1)))
+    if not problems and counts != list(range(1, len(counts) + 1)):
+        problems.append(f"cells did not run once each, in order, on a fresh kernel: {counts}")
+    return problems
+
+
+def output_problems(page) -> list[str]:
+    """Error outputs, stderr outputs (warnings) and widget fallbacks, with their cell."""
+    problems = []
+    for out in page.evaluate(_STDERR_JS):
+        text = out["text"]
+        kind = ("error" if "Traceback" in text or re.match(r"\s*-{20,}", text) else "stderr")
+        where = f"cell {out['cell']}" + (" (inside a widget)" if out["inWidget"] else "")
+        problems.append(f"{where}: {kind} output: {error_summary(text)}")
+    for out in page.evaluate(_TEXT_OUTPUTS_JS):
+        text = out["text"]
+        if "Loading widget" in text or "Error displaying widget" in text:
+            problems.append(f"cell {out['cell']}: widget not rendered: {text.strip()[:200]!r}")
+        elif out["mime"] == "text/plain" and WIDGET_REPR.search(text):
+            problems.append(f"cell {out['cell']}: widget shown as text: {text.strip()[:200]!r}")
+    return problems
+
+
+def log_console_problems(page) -> list[str]:
+    """Exceptions in widget callbacks reach no cell: Lab counts them in its log console."""
+    item = page.locator(".jp-LogConsoleStatusItem:not(.lm-mod-hidden)")
+    if item.count() == 0:
+        return []
+    title = item.first.locator("[title]").first.get_attribute("title") or ""
+    entries = ""
+    try:
+        item.first.click()
+        panel = page.locator(".jp-LogConsolePanel").first
+        panel.wait_for(state="visible", timeout=5000)
+        page.wait_for_timeout(300)
+        entries = panel.inner_text()
+    except (PlaywrightError, PlaywrightTimeout):
+        pass
+    return [f"the log console has messages ({title}): {error_summary(entries)}"]
+
+
+# --------------------------------------------------------------- whole lesson
+
+
+def check_notebook(page, lab, notebook: pathlib.Path, artifacts: pathlib.Path | None = None,
+                   timings: dict | None = None) -> list[str]:
+    """All problems a learner would meet running ``notebook`` in Lab (empty: it works).
+
+    ``notebook`` is the copy under ``lab.root``; screenshots go to ``artifacts``;
+    seconds spent per phase are added to ``timings``.
+    """
+    relpath = notebook.relative_to(lab.root).as_posix()
+    timings = {} if timings is None else timings
+    clock = [time.monotonic()]
+
+    def lap(phase: str) -> None:
+        now = time.monotonic()
+        timings[phase] = round(timings.get(phase, 0.0) + now - clock[0], 2)
+        clock[0] = now
+
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    problems = open_notebook(page, lab, relpath)
+    lap("open")
+    if not problems:
+        problems = run_all(page)
+        lap("run all")
+    if not problems:
+        problems += execution_problems(page, notebook)
+        # a notebook that stopped early has fewer widgets: do not wait for them
+        problems += widget_problems(page, expected_explorers(notebook), wait=not problems)
+        lap("render")
+        explorers = page.locator(".jp-Notebook .lc-explorer")
+        for index in range(explorers.count()):
+            artifact = None
+            if artifacts is not None:
+                name = explorer_name(explorers.nth(index))
+                artifact = artifacts / f"{notebook.stem}--{index}-{name}.png"
+            try:
+                problems += explorer_problems(page, index, artifact)
+            except (PlaywrightError, PlaywrightTimeout) as error:
+                problems.append(f"explorer {index}: {str(error).splitlines()[0]}")
+        lap("sliders")
+        # callbacks ran while the sliders moved: look for their errors now
+        problems += output_problems(page)
+        problems += log_console_problems(page)
+    if artifacts is not None:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        first = page.locator(".jp-Notebook .lc-explorer")
+        if first.count():  # its cell at the top of the window, the explorer below
+            first.first.evaluate("e => (e.closest('.jp-Cell') || e).scrollIntoView()")
+            page.wait_for_timeout(300)
+        page.screenshot(path=str(artifacts / f"{notebook.stem}.png"))
+    lap("outputs, screenshot")
+    problems += [f"JavaScript error in the page: {error[:300]}" for error in page_errors]
+    return [f"{relpath}: {problem}" for problem in problems]
+
+
+def format_problems(problems: list[str]) -> str:
+    return "\n".join(f"  - {problem}" for problem in problems)
