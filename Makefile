@@ -36,7 +36,7 @@ lab: $(STAMP)
 	  --ip=$(IP) --port=$(PORT) --ServerApp.port_retries=0 \
 	  --ServerApp.open_browser=$(OPEN_BROWSER) \
 	  --ServerApp.root_dir="$(CURDIR)" \
-	  --ServerApp.default_url=/lab/tree/notebooks/index.ipynb
+	  --LabApp.default_url=/lab/tree/notebooks/index.ipynb
 
 # Headless Chromium for the browser tests: Debian's package (a test tool's own
 # browser download does not work offline). Installed when missing and root.

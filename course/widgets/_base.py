@@ -88,16 +88,21 @@ class Explorer:
 
     def update(self) -> None:
         """Recompute the state, the readout and (in a kernel) the figure."""
-        self.state = self.compute(**self.values)
-        self.readout.value = self.format_readout(self.state)
-        if self.render:
-            from IPython.display import display
+        if not self.render:
+            self.state = self.compute(**self.values)
+            self.readout.value = self.format_readout(self.state)
+            return
+        from IPython.display import display
 
-            with self.plot:
-                self.plot.clear_output(wait=True)
-                fig = self.draw(self.state)
-                display(fig)
-                plt.close(fig)
+        # Inside the Output widget, so an error in compute, readout or draw shows
+        # its traceback to the learner under the sliders, not only in Lab's log.
+        with self.plot:
+            self.plot.clear_output(wait=True)
+            self.state = self.compute(**self.values)
+            self.readout.value = self.format_readout(self.state)
+            fig = self.draw(self.state)
+            display(fig)
+            plt.close(fig)
 
     def figure(self):
         """Draw the current state into a new figure (for tests and static export)."""
