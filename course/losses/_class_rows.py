@@ -1,11 +1,23 @@
 """Private helpers for losses over classes: a (rows, C) view, class-index targets, softmax.
 
-``cross_entropy`` and ``nll_loss`` accept logits of shape ``(C,)``, ``(N, C)``
-or ``(N, C, d1, ..., dk)``, with the classes on axis 1. Everything here works
+``cross_entropy``, ``nll_loss``, ``softmax_focal_loss`` and
+``generalized_cross_entropy`` accept logits of shape ``(C,)``, ``(N, C)`` or
+``(N, C, d1, ..., dk)``, with the classes on axis 1. Everything here works
 on one matrix with one row per prediction and the classes along the last
-axis, which is what :func:`to_rows` makes; :func:`from_rows` puts a gradient
-back into the input's layout. :func:`input_and_labels` converts the
-(score, label) pairs of the binary and margin losses.
+axis, which is what :func:`to_rows` makes (:func:`logit_rows` also converts
+and checks the input); :func:`from_rows` puts a gradient back into the
+input's layout, and :func:`class_targets` checks the class-index targets.
+
+The log-probability of the label comes in two forms with different
+trade-offs. :func:`exp_rows` with :func:`target_nll` is the fast route that
+``cross_entropy`` takes: ``-log p_y`` to within a few ulps of 1, as in
+PyTorch. :func:`log_prob_of_label` shifts by the row max and takes
+``log1p`` of the rest, so ``log p_y`` keeps its relative precision as
+``p_y -> 1``; the focal and generalized losses need that, because they
+compute ``1 - p_y`` from it.
+
+:func:`input_and_labels` converts the (score, label) pairs of the binary
+and margin losses.
 """
 
 from __future__ import annotations
@@ -33,6 +45,15 @@ def to_rows(x: np.ndarray) -> np.ndarray:
     if x.ndim == 2:
         return x
     return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def logit_rows(input) -> tuple[np.ndarray, np.ndarray]:
+    """``input`` as a float array and its :func:`to_rows` view; at least one class."""
+    x = as_float(input, "input")
+    rows = to_rows(x)
+    if rows.shape[1] == 0:
+        raise ValueError(f"input must have at least one class, got shape {x.shape}")
+    return x, rows
 
 
 def from_rows(rows: np.ndarray, shape: tuple) -> np.ndarray:
@@ -83,12 +104,19 @@ class ClassTargets:
             return self.index.size - int(np.count_nonzero(self.ignored))
         return self.index.size
 
+    def kept(self) -> np.ndarray:
+        """Boolean mask of the rows whose target is not ignored."""
+        if self.ignored is None:
+            return np.ones(self.index.size, dtype=bool)
+        return ~self.ignored
 
-def class_targets(target, shape: tuple, ignore_index: int, weight) -> ClassTargets:
+
+def class_targets(target, shape: tuple, ignore_index: int | None, weight) -> ClassTargets:
     """Check integer targets against an input of ``shape`` and gather their weights.
 
     Raises ``ValueError`` unless the targets have shape :func:`per_row_shape`
-    and every entry is a class in ``[0, C)`` or equals ``ignore_index``.
+    and every entry is a class in ``[0, C)`` or equals ``ignore_index``
+    (None: no target is ignored).
     """
     t = as_index(target, "target")
     expected = per_row_shape(shape)
@@ -99,16 +127,14 @@ def class_targets(target, shape: tuple, ignore_index: int, weight) -> ClassTarge
         )
     classes = class_count(shape)
     t = t.reshape(-1)
-    ignored = t == ignore_index
-    if not ignored.any():
+    ignored = None if ignore_index is None else t == ignore_index
+    if ignored is not None and not ignored.any():
         ignored = None
     kept = t if ignored is None else t[~ignored]
     if kept.size and (kept.min() < 0 or kept.max() >= classes):
         bad = kept[(kept < 0) | (kept >= classes)][0]
-        raise ValueError(
-            f"target class indices must lie in [0, {classes}) or equal "
-            f"ignore_index={ignore_index}, got {bad}"
-        )
+        or_ignored = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
+        raise ValueError(f"target class indices must lie in [0, {classes}){or_ignored}, got {bad}")
     if ignored is not None:
         t = np.where(ignored, 0, t)
     row_weight = None
@@ -195,6 +221,34 @@ def log_softmax_rows(rows: np.ndarray, sums: np.ndarray, shift) -> np.ndarray:
     log_p = np.subtract(rows, np.asarray(shift, dtype=rows.dtype).reshape(-1, 1))
     log_p -= np.log(sums)[:, None]
     return log_p
+
+
+def log_prob_of_label(rows: np.ndarray, labels: np.ndarray):
+    """log p_y per row, the shifted logits and the row log-sum-exp (max shifted out).
+
+    After the shift the largest entry contributes exactly 1 to the sum of
+    exponentials, so the log-sum-exp is ``log1p(rest)``: log p_y keeps its
+    digits when p_y is close to 1, the easy examples focal loss is about.
+    (:func:`target_nll` is faster but only good to ulps of 1 there.)
+    """
+    index = np.arange(rows.shape[0])
+    top = rows.argmax(axis=1)
+    peak = rows[index, top][:, None]
+    shifted = rows - np.where(np.isfinite(peak), peak, 0)
+    exps = np.exp(shifted)
+    exps[index, top] = 0
+    lse = np.log1p(exps.sum(axis=1))
+    return shifted[index, labels] - lse, shifted, lse
+
+
+def softmax_minus_onehot(shifted: np.ndarray, lse: np.ndarray, labels, one_minus) -> np.ndarray:
+    """softmax - onehot(labels) from :func:`log_prob_of_label`'s parts.
+
+    The label's entry is set to ``-one_minus``, the caller's exact ``1 - p_y``.
+    """
+    grad = np.exp(shifted - lse[:, None])
+    grad[np.arange(grad.shape[0]), labels] = -one_minus
+    return grad
 
 
 def input_and_labels(input, target):

@@ -33,6 +33,7 @@ from ._class_rows import (
     from_rows,
     input_and_labels,
     log_softmax_rows,
+    logit_rows,
     per_row_shape,
     target_nll,
     to_rows,
@@ -110,11 +111,8 @@ def _prepare_cross_entropy(input, target, weight, ignore_index, reduction, label
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing!r}")
-    x = as_float(input, "input")
-    rows = to_rows(x)
+    x, rows = logit_rows(input)
     classes = rows.shape[1]
-    if classes == 0:
-        raise ValueError(f"input must have at least one class, got shape {x.shape}")
     t = np.asarray(target)
     soft = t.dtype.kind == "f"
     if soft:

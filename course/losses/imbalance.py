@@ -22,8 +22,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._class_rows import (
+    class_targets,
+    from_rows,
+    log_prob_of_label,
+    logit_rows,
+    per_row_shape,
+    softmax_minus_onehot,
+)
 from ._common import as_float, check_ndim, check_reduction, reduce, reduction_scale, scaled
-from ._softmax_rows import class_rows, log_prob_of_label, rows_back, softmax_minus_onehot
 
 __all__ = [
     "sigmoid_focal_loss", "sigmoid_focal_loss_grad",
@@ -230,12 +237,14 @@ class _FocalRows(NamedTuple):
 
 def _softmax_focal_rows(input, target, alpha, gamma, ignore_index) -> _FocalRows:
     _check_gamma(gamma)
-    rows, labels, valid, target_shape = class_rows(input, target, ignore_index)
+    x, rows = logit_rows(input)
+    targets = class_targets(target, x.shape, ignore_index, None)
+    labels, valid = targets.index, targets.kept()
     a = _class_alpha(alpha, rows.shape[1], rows.dtype)
     weight = valid.astype(rows.dtype) if a is None else np.where(valid, a[labels], 0)
     log_p, shifted, lse = log_prob_of_label(rows, labels)
     one_minus = -np.expm1(log_p)  # 1 - p_y with all its digits when p_y -> 1
-    return _FocalRows(labels, valid, target_shape, weight, log_p, one_minus,
+    return _FocalRows(labels, valid, per_row_shape(x.shape), weight, log_p, one_minus,
                       one_minus**gamma, shifted, lse)
 
 
@@ -325,7 +334,7 @@ def softmax_focal_loss_grad(
     grad *= np.where(r.valid, coef, 0)[:, None]
     with np.errstate(invalid="ignore"):
         grad *= grad.dtype.type(_weighted_mean_scale(r.weight, r.valid, reduction))
-    return rows_back(grad, np.shape(input))
+    return from_rows(grad, np.shape(input))
 
 
 # ------------------------------------------------------ generalized CE
@@ -358,11 +367,12 @@ def generalized_cross_entropy(input, target, q: float = 0.7, reduction: str = "m
     """
     check_reduction(reduction)
     _check_q(q)
-    rows, labels, _, out_shape = class_rows(input, target, None)
+    x, rows = logit_rows(input)
+    labels = class_targets(target, x.shape, None, None).index
     log_p, _, _ = log_prob_of_label(rows, labels)
     loss = -np.expm1(q * log_p)
     loss /= loss.dtype.type(q)
-    return reduce(loss.reshape(out_shape), reduction)
+    return reduce(loss.reshape(per_row_shape(x.shape)), reduction)
 
 
 def generalized_cross_entropy_grad(
@@ -375,11 +385,12 @@ def generalized_cross_entropy_grad(
     """
     check_reduction(reduction)
     _check_q(q)
-    rows, labels, _, _ = class_rows(input, target, None)
+    x, rows = logit_rows(input)
+    labels = class_targets(target, x.shape, None, None).index
     log_p, shifted, lse = log_prob_of_label(rows, labels)
     grad = softmax_minus_onehot(shifted, lse, labels, -np.expm1(log_p))
     grad *= np.exp(q * log_p)[:, None]
-    return rows_back(scaled(grad, labels.size, reduction), np.shape(input))
+    return from_rows(scaled(grad, labels.size, reduction), x.shape)
 
 
 # ------------------------------------------------- class-balanced weights
