@@ -88,6 +88,11 @@ def _build_root(libc: _Libc, config: dict) -> None:
     root = config["root"]
     libc.mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     libc.mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4m,mode=0755")
+    # The scratch /tmp comes first, so binds of paths under /tmp (a checkout or a
+    # venv living in /tmp) land on top of it instead of being hidden by it.
+    os.makedirs(root + "/tmp", exist_ok=True)
+    libc.mount("tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV,
+               f"size={config['tmp_mb']}m,mode=1777")
     system = ["/usr"]
     for top in ("/bin", "/lib", "/lib32", "/lib64", "/sbin"):
         if os.path.islink(top):
@@ -106,9 +111,6 @@ def _build_root(libc: _Libc, config: dict) -> None:
         _bind(libc, source, root + source)
     for mask in masks:
         libc.mount(None, mask, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    libc.mount("tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV,
-               f"size={config['tmp_mb']}m,mode=1777")
     os.chdir(root)
     number = _PIVOT_ROOT.get(os.uname().machine)
     if number is not None and libc.lib.syscall(number, b".", b".") == 0:
