@@ -51,6 +51,7 @@ browser-deps:
 	fi
 
 test: $(STAMP) browser-deps
+	$(VENV)/bin/ruff check course tests benchmarks
 	$(PY) -m course.make_exercises --check
 	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks solutions $(PYTEST_ARGS)
 
