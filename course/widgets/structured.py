@@ -1,0 +1,154 @@
+"""Lesson 04 widget: slide a predicted box across a target box.
+
+One slider, ``offset``, moves a predicted box horizontally; a second,
+``gap_y``, lifts it vertically. The pure part, :func:`box_slide_state`,
+returns IoU, the GIoU loss and the DIoU loss (all from
+:mod:`course.losses`) and their derivatives with respect to the horizontal
+position, on a grid of positions and at the slider's position.
+:func:`box_explorer` only wires the sliders to it.
+
+The derivative of ``1 - IoU`` has no ``_grad`` in the library (IoU is a
+metric there), so it is a central finite difference of
+:func:`course.losses.box_iou`; the GIoU and DIoU derivatives come from their
+``_grad`` functions (moving the box by ``s`` moves ``x1`` and ``x2`` by
+``s``, so the derivative is the sum of the two corner gradients).
+"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+
+from course import losses
+from course.plots import OKABE_ITO, figure, finish
+
+from ._base import Explorer
+
+TARGET = np.array([0.0, 0.0, 2.0, 2.0])
+WIDTH, HEIGHT = 2.0, 1.5
+OFFSETS = np.linspace(-5.0, 5.0, 401)
+COLORS = {
+    "iou": OKABE_ITO["black"],
+    "giou": OKABE_ITO["blue"],
+    "diou": OKABE_ITO["vermillion"],
+    "target": OKABE_ITO["green"],
+    "prediction": OKABE_ITO["orange"],
+}
+_H = 1e-6
+
+
+def predicted_boxes(offset, gap_y: float = 0.0) -> np.ndarray:
+    """Boxes ``(x1, y1, x2, y2)`` of width 2 and height 1.5 whose left edge is at ``offset``."""
+    offset = np.atleast_1d(np.asarray(offset, dtype=np.float64))
+    x1, y1 = offset, np.full_like(offset, 0.25 + gap_y)
+    return np.stack([x1, y1, x1 + WIDTH, y1 + HEIGHT], axis=-1)
+
+
+def _curves(offsets, gap_y):
+    boxes = predicted_boxes(offsets, gap_y)
+    target = np.broadcast_to(TARGET, boxes.shape)
+
+    def iou_of(b):
+        return losses.box_iou(b, TARGET[None, :])[:, 0]
+
+    iou = iou_of(boxes)
+    shift = np.array([_H, 0.0, _H, 0.0])
+    d_iou_loss = -(iou_of(boxes + shift) - iou_of(boxes - shift)) / (2 * _H)
+    giou = losses.generalized_box_iou_loss(boxes, target)
+    diou = losses.distance_box_iou_loss(boxes, target)
+    g_giou = losses.generalized_box_iou_loss_grad(boxes, target)
+    g_diou = losses.distance_box_iou_loss_grad(boxes, target)
+    return {
+        "iou": iou,
+        "iou_loss": 1 - iou,
+        "giou_loss": giou,
+        "diou_loss": diou,
+        "d_iou_loss": d_iou_loss,
+        "d_giou_loss": g_giou[:, 0] + g_giou[:, 2],
+        "d_diou_loss": g_diou[:, 0] + g_diou[:, 2],
+    }
+
+
+def box_slide_state(offset: float = -3.5, gap_y: float = 0.0) -> dict:
+    """Everything the widget shows for a predicted box whose left edge is at ``offset``.
+
+    The target is ``(0, 0, 2, 2)``; the prediction is 2 wide, 1.5 tall, its
+    bottom at ``0.25 + gap_y``. ``curves`` hold each quantity on
+    :data:`OFFSETS`; ``at`` holds them at ``offset``. ``d_*`` are
+    derivatives with respect to the horizontal position (positive: moving
+    right raises the loss, so gradient descent moves the box left).
+    """
+    offset, gap_y = float(offset), float(gap_y)
+    at = {key: float(value[0]) + 0.0 for key, value in _curves(np.array([offset]), gap_y).items()}
+    return {
+        "offset": offset,
+        "gap_y": gap_y,
+        "box": predicted_boxes(offset, gap_y)[0],
+        "target": TARGET.copy(),
+        "offsets": OFFSETS,
+        "curves": _curves(OFFSETS, gap_y),
+        "at": at,
+        "disjoint": at["iou"] == 0.0,
+    }
+
+
+def _rectangle(ax, box, color, label, fill):
+    from matplotlib.patches import Rectangle
+
+    x1, y1, x2, y2 = box
+    ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, facecolor=color if fill else "none",
+                           edgecolor=color, alpha=0.35 if fill else 1.0, lw=2, label=label))
+
+
+def draw_box_slide(state: dict):
+    """Left: the two boxes. Middle: the losses against position. Right: their derivatives."""
+    fig, (ax_box, ax_loss, ax_grad) = figure(3, width=13, height=3.8)
+    _rectangle(ax_box, state["target"], COLORS["target"], "target", fill=True)
+    _rectangle(ax_box, state["box"], COLORS["prediction"], "prediction", fill=False)
+    ax_box.set_xlim(-5.5, 7.5)
+    ax_box.set_ylim(-1.5, 4.5)
+    ax_box.set_aspect("equal")
+    finish(ax_box, f"Prediction at x = {state['offset']:+.2f}", "x", "y")
+    ax_box.legend(loc="upper left")
+
+    x, curves, at = state["offsets"], state["curves"], state["at"]
+    for key, label in (("iou_loss", "1 − IoU"), ("giou_loss", "GIoU loss"),
+                       ("diou_loss", "DIoU loss")):
+        color = COLORS[key.split("_")[0]]
+        style = "--" if key == "iou_loss" else "-"
+        ax_loss.plot(x, curves[key], style, color=color, lw=2, label=label)
+        ax_loss.plot([state["offset"]], [at[key]], "o", color=color)
+        ax_grad.plot(x, curves["d_" + key], style, color=color, lw=2, label=f"d({label})/dx")
+        ax_grad.plot([state["offset"]], [at["d_" + key]], "o", color=color)
+    for ax in (ax_loss, ax_grad):
+        ax.axvline(state["offset"], color="#999999", lw=1)
+    finish(ax_loss, "Loss against horizontal position", "left edge of the prediction, x",
+           "loss")
+    finish(ax_grad, "Derivative against position", "left edge of the prediction, x",
+           "d loss / dx")
+    ax_grad.legend(loc="lower right")
+    return fig
+
+
+def box_slide_readout(state: dict) -> str:
+    at = state["at"]
+    where = "disjoint: IoU is flat" if state["disjoint"] else "overlapping"
+    return (
+        f"<b>x = {state['offset']:+.2f}, lifted {state['gap_y']:.2f}</b> ({where}) → "
+        f"IoU <b>{at['iou']:.3f}</b>; losses: 1 − IoU {at['iou_loss']:.3f}, "
+        f"GIoU <b>{at['giou_loss']:.3f}</b>, DIoU <b>{at['diou_loss']:.3f}</b>; "
+        f"d/dx: 1 − IoU {at['d_iou_loss']:+.3f}, GIoU <b>{at['d_giou_loss']:+.3f}</b>, "
+        f"DIoU <b>{at['d_diou_loss']:+.3f}</b>"
+    )
+
+
+def box_explorer(render: bool | None = None) -> Explorer:
+    """Two sliders: the prediction's horizontal position and its vertical lift."""
+    controls = {
+        "offset": widgets.FloatSlider(value=-3.5, min=-5.0, max=5.0, step=0.25,
+                                      description="x (left edge)"),
+        "gap_y": widgets.FloatSlider(value=0.0, min=0.0, max=3.0, step=0.25,
+                                     description="lift (y)"),
+    }
+    return Explorer(controls, box_slide_state, draw_box_slide, box_slide_readout,
+                    name="box-slide", render=render)
