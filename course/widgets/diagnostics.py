@@ -1,0 +1,112 @@
+"""Lesson 11 widget: one learning-rate slider, the loss curves it produces, and their diagnosis.
+
+The fixed problem: 300 of sklearn's digits with 20 % of their labels
+flipped, a one-hidden-layer ReLU network (64 units), full-batch gradient
+descent with momentum 0.9 for 150 epochs, and 500 clean validation digits.
+:func:`lr_state` trains it at ``lr = 10 ** log10_lr`` (about 0.1 s, cached)
+and names the regime with :func:`course.diagnostics.diagnose`;
+:func:`lr_explorer` wires the slider to it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import ipywidgets as widgets
+import numpy as np
+
+from course.diagnostics import diagnose, digits_split, flip_labels, train_with_history
+from course.plots import OKABE_ITO, figure, finish
+
+from ._base import Explorer
+
+N_TRAIN, N_VAL, FLIP_FRACTION, EPOCHS, HIDDEN = 300, 500, 0.2, 150, 64
+TRAIN_COLOR, VAL_COLOR = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
+
+REGIME_TEXT = {
+    "diverging": "diverging: the training loss ends above where it started",
+    "unstable": "unstable: the training loss jumped above its start at epoch {epoch}",
+    "too slow": "too slow: the training loss fell by less than half in {epoch} epochs",
+    "overfitting": "overfitting after epoch {epoch}: validation loss rises while training loss falls",
+    "good fit": "good fit: validation loss lowest at epoch {epoch}, not rising",
+}
+
+
+@lru_cache(maxsize=1)
+def lesson_problem():
+    """The widget's data: ``X, noisy_y, X_val, y_val`` (300 training digits, 20 % flipped)."""
+    X, y, X_val, y_val = digits_split(N_TRAIN, N_VAL, seed=1)
+    noisy, _ = flip_labels(y, FLIP_FRACTION, 10, seed=0)
+    return X, noisy, X_val, y_val
+
+
+@lru_cache(maxsize=64)
+def _history(log10_lr: float) -> dict:
+    X, y, X_val, y_val = lesson_problem()
+    return train_with_history(X, y, X_val, y_val, hidden=HIDDEN, lr=10.0**log10_lr, epochs=EPOCHS,
+                              batch_size=N_TRAIN, momentum=0.9, seed=0)
+
+
+def lr_state(log10_lr: float = -1.0) -> dict:
+    """Loss curves and diagnosis for one learning rate ``10 ** log10_lr``."""
+    log10_lr = round(float(log10_lr), 6)
+    history = _history(log10_lr)
+    train, val = history["train_loss"], history["val_loss"]
+    regime, epoch = diagnose(train, val)
+    finite = np.isfinite(val)
+    best = int(np.argmin(np.where(finite, val, np.inf)))
+    return {
+        "log10_lr": log10_lr,
+        "lr": 10.0**log10_lr,
+        "epochs": np.arange(train.size),
+        "train_loss": train,
+        "val_loss": val,
+        "regime": regime,
+        "epoch": epoch,
+        "best_epoch": best,
+        "best_val": float(val[best]),
+        "final_train": float(train[-1]),
+        "final_val": float(val[-1]),
+    }
+
+
+def draw_lr(state: dict):
+    """Training and validation loss per epoch (log scale), the best validation epoch marked."""
+    fig, ax = figure(width=8, height=3.8)
+    shown = lambda v: np.where(np.isfinite(v) & (v < 1e3), v, np.nan)  # noqa: E731
+    ax.plot(state["epochs"], shown(state["train_loss"]), lw=2, color=TRAIN_COLOR,
+            label="training loss (noisy labels)")
+    ax.plot(state["epochs"], shown(state["val_loss"]), lw=2, color=VAL_COLOR,
+            label="validation loss (clean labels)")
+    ax.axvline(state["best_epoch"], color="black", ls=":", lw=1,
+               label=f"lowest validation loss (epoch {state['best_epoch']})")
+    ax.axhline(np.log(10), color="#999999", ls="--", lw=1, label="guessing: log 10")
+    ax.set_yscale("log")
+    ax.set_ylim(0.005, 100)
+    finish(ax, f"Learning rate {state['lr']:.3g}: {state['regime']}", "epoch",
+           "mean cross-entropy (log scale)")
+    ax.legend(loc="lower left")
+    return fig
+
+
+def _number(x: float) -> str:
+    return f"{x:.3f}" if np.isfinite(x) else "∞ (overflow)"
+
+
+def lr_readout(state: dict) -> str:
+    text = REGIME_TEXT[state["regime"]].format(epoch=state["epoch"])
+    return (
+        f"<b>lr = {state['lr']:.3g}</b> (log10 = {state['log10_lr']:.2f}) → <b>{text}</b>; "
+        f"final training loss <b>{_number(state['final_train'])}</b>, "
+        f"final validation loss <b>{_number(state['final_val'])}</b> "
+        f"(lowest {state['best_val']:.3f} at epoch {state['best_epoch']})"
+    )
+
+
+def lr_explorer(render: bool | None = None) -> Explorer:
+    """One slider: the learning rate, on a log10 scale."""
+    controls = {
+        "log10_lr": widgets.FloatSlider(value=-1.0, min=-3.0, max=1.5, step=0.25,
+                                        description="log10 learning rate"),
+    }
+    return Explorer(controls, lr_state, draw_lr, lr_readout, name="lr-diagnostics", render=render)
