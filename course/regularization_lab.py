@@ -1,0 +1,178 @@
+"""Lesson 08's laboratory: penalized least squares, solved three ways.
+
+The objective of the lesson, for a linear model ``X @ w`` without intercept,
+
+.. math::
+    J(w) = \\tfrac12\\,\\mathrm{MSE}(Xw, y) + \\lambda\\,P(w),
+    \\qquad \\mathrm{MSE}(Xw, y) = \\tfrac1n \\lVert Xw - y \\rVert_2^2,
+
+with ``P`` one of the penalties of :mod:`course.losses.regularization`:
+``l2_penalty`` (ridge), ``l1_penalty`` (lasso) or ``elastic_net_penalty``.
+This is exactly scikit-learn's scaling for ``Lasso(alpha=lam)`` and
+``ElasticNet(alpha=lam, l1_ratio=r)``; ``Ridge`` minimizes
+``||Xw - y||^2 + alpha ||w||^2``, which is ``2 n J`` with ``alpha = n * lam``.
+
+* :func:`sparse_regression`: a small problem with a few relevant features
+  and many irrelevant ones;
+* :func:`ridge`: the closed form of the L2 problem;
+* :func:`ista_step`, :func:`proximal_gradient`: proximal gradient descent
+  (ISTA) for the L1 and elastic-net problems: exact zeros;
+* :func:`subgradient_descent`: the plain (sub)gradient method on the same
+  objective: weights hover around 0 and never land on it;
+* :func:`regularization_path`: the solution over a grid of ``lam``.
+
+Formulas of losses and penalties come from :mod:`course.losses`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course import losses
+
+__all__ = [
+    "PENALTIES", "sparse_regression", "data_loss", "data_loss_grad", "objective", "ridge",
+    "lipschitz", "ista_step", "proximal_gradient", "subgradient_descent", "fit",
+    "regularization_path",
+]
+
+#: name -> l1_ratio of the elastic-net penalty (1: lasso, 0: ridge)
+PENALTIES = {"L1 (lasso)": 1.0, "L2 (ridge)": 0.0, "elastic net": 0.5}
+
+
+def _design(w, X, y):
+    w = np.asarray(w, dtype=float)
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 2 or w.shape != (X.shape[1],) or y.shape != (X.shape[0],):
+        raise ValueError(
+            f"need X of shape (n, d), w of shape (d,), y of shape (n,); got X {X.shape}, "
+            f"w {w.shape}, y {y.shape}"
+        )
+    return w, X, y
+
+
+def sparse_regression(n: int, n_features: int = 30, n_relevant: int = 5, noise: float = 1.0,
+                      seed: int = 0, rho: float = 0.3):
+    """``(X, y, w_true)``: y = X w_true + noise, with only ``n_relevant`` nonzero weights.
+
+    Features are standard normal with correlation ``rho`` between neighbours
+    (an AR(1) chain); the relevant weights are the first ``n_relevant``,
+    with sizes from 3 down to 1 and alternating signs. ``w_true`` does not
+    depend on ``seed``, so a second seed gives a test set of the same problem.
+    """
+    if not 0 < n_relevant <= n_features:
+        raise ValueError("n_relevant must lie in [1, n_features]")
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, n_features))
+    X = np.empty_like(z)
+    X[:, 0] = z[:, 0]
+    for j in range(1, n_features):
+        X[:, j] = rho * X[:, j - 1] + np.sqrt(1 - rho**2) * z[:, j]
+    w_true = np.zeros(n_features)
+    sizes = np.linspace(3.0, 1.0, n_relevant)
+    w_true[:n_relevant] = sizes * np.where(np.arange(n_relevant) % 2 == 0, 1.0, -1.0)
+    y = X @ w_true + noise * rng.standard_normal(n)
+    return X, y, w_true
+
+
+def data_loss(w, X, y) -> float:
+    """Half the mean squared error, ``0.5 * mse_loss(X @ w, y)``."""
+    w, X, y = _design(w, X, y)
+    return 0.5 * float(losses.mse_loss(X @ w, y))
+
+
+def data_loss_grad(w, X, y) -> np.ndarray:
+    """Gradient of :func:`data_loss` in ``w``: ``X.T @ (X w - y) / n`` (chain rule on ``mse_loss_grad``)."""
+    w, X, y = _design(w, X, y)
+    return 0.5 * X.T @ losses.mse_loss_grad(X @ w, y)
+
+
+def objective(w, X, y, lam: float, l1_ratio: float = 1.0) -> float:
+    """``data_loss + lam * elastic_net_penalty(w, l1_ratio)`` (l1_ratio 1: lasso, 0: ridge)."""
+    return data_loss(w, X, y) + lam * float(losses.elastic_net_penalty(w, l1_ratio))
+
+
+def ridge(X, y, lam: float) -> np.ndarray:
+    """Closed-form minimizer of ``0.5 MSE + lam * l2_penalty``: ``(X'X/n + lam I)^-1 X'y/n``."""
+    _, X, y = _design(np.zeros(np.shape(X)[1]), X, y)
+    n, d = X.shape
+    return np.linalg.solve(X.T @ X / n + lam * np.eye(d), X.T @ y / n)
+
+
+def lipschitz(X) -> float:
+    """The Lipschitz constant of :func:`data_loss_grad`: the largest eigenvalue of ``X'X / n``."""
+    X = np.asarray(X, dtype=float)
+    return float(np.linalg.eigvalsh(X.T @ X / X.shape[0])[-1])
+
+
+def ista_step(w, X, y, lr: float, lam: float) -> np.ndarray:
+    r"""One proximal-gradient (ISTA) step on ``0.5 * mean((X w - y)^2) + lam * ||w||_1``.
+
+    .. math:: w^+ = \operatorname{soft\_threshold}\big(w - \eta\,\tfrac1n X^\top(Xw - y),\ \eta\lambda\big)
+
+    a gradient step of size ``lr`` (:math:`\eta`) on the data loss alone,
+    then the proximal step of the penalty, which moves each weight
+    ``lr * lam`` towards 0 and stops there.
+
+    Reference: Beck & Teboulle (2009), "A fast iterative shrinkage-thresholding
+    algorithm for linear inverse problems", eq. (1.4)-(1.5).
+    """
+    w, X, y = _design(w, X, y)
+    if not (lr > 0 and lam >= 0):
+        raise ValueError(f"need lr > 0 and lam >= 0, got lr={lr}, lam={lam}")
+    return losses.soft_threshold(w - lr * data_loss_grad(w, X, y), lr * lam)
+
+
+def _prox(v, lr, lam, l1_ratio):
+    """Proximal operator of ``lr * lam * elastic_net_penalty(., l1_ratio)``."""
+    return losses.soft_threshold(v, lr * lam * l1_ratio) / (1 + lr * lam * (1 - l1_ratio))
+
+
+def proximal_gradient(X, y, lam: float, l1_ratio: float = 1.0, w0=None, n_steps: int = 5000,
+                      tol: float = 1e-10) -> np.ndarray:
+    """Minimize :func:`objective` by ISTA with step ``1 / lipschitz(X)``.
+
+    Stops when no weight moves more than ``tol`` in one step. For
+    ``l1_ratio = 1`` each step is :func:`ista_step`.
+    """
+    X = np.asarray(X, dtype=float)
+    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
+    lr = 1.0 / lipschitz(X)
+    for _ in range(n_steps):
+        new = _prox(w - lr * data_loss_grad(w, X, y), lr, lam, l1_ratio)
+        done = np.max(np.abs(new - w)) <= tol
+        w = new
+        if done:
+            break
+    return w
+
+
+def subgradient_descent(X, y, lam: float, lr: float, n_steps: int, w0=None) -> np.ndarray:
+    """Plain descent on the lasso objective with ``l1_penalty_grad`` (0 at 0): the path, (n_steps + 1, d)."""
+    X = np.asarray(X, dtype=float)
+    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
+    path = [w]
+    for _ in range(n_steps):
+        w = w - lr * (data_loss_grad(w, X, y) + lam * losses.l1_penalty_grad(w))
+        path.append(w)
+    return np.array(path)
+
+
+def fit(X, y, lam: float, l1_ratio: float = 1.0, w0=None) -> np.ndarray:
+    """The minimizer of :func:`objective`: closed form for ridge, ISTA otherwise."""
+    if l1_ratio == 0:
+        return ridge(X, y, lam)
+    return proximal_gradient(X, y, lam, l1_ratio, w0=w0)
+
+
+def regularization_path(X, y, lams, l1_ratio: float = 1.0) -> np.ndarray:
+    """Solutions for each ``lam`` (computed from the largest down, warm-started): ``(len(lams), d)``."""
+    lams = np.asarray(lams, dtype=float)
+    order = np.argsort(lams)[::-1]
+    coefs = np.empty((lams.size, np.shape(X)[1]))
+    w = None
+    for i in order:
+        w = fit(X, y, lams[i], l1_ratio, w0=w)
+        coefs[i] = w
+    return coefs
