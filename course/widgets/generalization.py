@@ -1,0 +1,112 @@
+"""Lesson 10 widget: temperature scaling on a reliability diagram.
+
+One slider, the temperature ``T``. The pure part, :func:`temperature_state`,
+divides the test logits of the lesson's label-smoothed model by ``T`` and
+returns the reliability bins, the expected calibration error, the NLL and
+the accuracy (which no temperature changes); :func:`temperature_explorer`
+only wires the slider to it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache, partial
+
+import ipywidgets as widgets
+
+from course import losses
+from course.calibration import (
+    expected_calibration_error,
+    fit_temperature,
+    reliability_bins,
+    temperature_nll,
+    top_label,
+)
+from course.generalization_lab import digits_split, fit_softmax, random_features
+from course.plots import LOSS_COLORS, OKABE_ITO, figure, finish
+
+from ._base import Explorer
+
+N_BINS = 10
+SMOOTHING = 0.1
+
+
+@lru_cache(maxsize=4)
+def calibration_logits(seed: int = 0, eps: float = SMOOTHING):
+    """Validation and test logits of a softmax layer on random features of clean digits.
+
+    Trained with ``cross_entropy(label_smoothing=eps)`` (600 full-batch Adam
+    steps); the digits' 30 % test part is split in two, even rows for
+    validation (fitting ``T``), odd rows for the test. Returns
+    ``(z_val, y_val, z_test, y_test)``.
+    """
+    X_train, X_rest, y_train, y_rest = digits_split(seed)
+    features = random_features(256, seed=seed)
+    W, b, _ = fit_softmax(features(X_train), y_train,
+                          partial(losses.cross_entropy_grad, label_smoothing=eps), 600, 0.02)
+    z = features(X_rest) @ W + b
+    return z[::2], y_rest[::2], z[1::2], y_rest[1::2]
+
+
+@lru_cache(maxsize=4)
+def fitted_temperature(seed: int = 0, eps: float = SMOOTHING) -> float:
+    z_val, y_val, _, _ = calibration_logits(seed, eps)
+    return fit_temperature(z_val, y_val)
+
+
+def temperature_state(temperature: float = 1.0) -> dict:
+    """Reliability bins, ECE, NLL and accuracy of ``softmax(z_test / T)``."""
+    T = float(temperature)
+    _, _, z, y = calibration_logits()
+    probs = losses.softmax(z / T, axis=1)
+    confidence, correct = top_label(probs, y)
+    return {
+        "temperature": T,
+        "fitted": fitted_temperature(),
+        "bins": reliability_bins(confidence, correct, N_BINS),
+        "confidence": confidence,
+        "ece": expected_calibration_error(probs, y, N_BINS),
+        "nll": temperature_nll(z, y, T),
+        "accuracy": float(correct.mean()),
+        "mean_confidence": float(confidence.mean()),
+    }
+
+
+def draw_reliability(state: dict, ax=None, label: str = "model"):
+    """A reliability diagram: accuracy per confidence bin against the diagonal."""
+    fig = None
+    if ax is None:
+        fig, ax = figure(1, width=5.6, height=4.2)
+    bins = state["bins"]
+    edges = bins["edges"]
+    width = edges[1] - edges[0]
+    used = bins["count"] > 0
+    ax.bar(edges[:-1][used], bins["accuracy"][used], width=width, align="edge",
+           color=OKABE_ITO["sky"], edgecolor=OKABE_ITO["blue"], label=f"{label}: accuracy per bin")
+    ax.plot(bins["confidence"][used], bins["accuracy"][used], "o", color=OKABE_ITO["vermillion"],
+            label="(mean confidence, accuracy)")
+    ax.plot([0, 1], [0, 1], "--", color=LOSS_COLORS["accuracy"], label="perfect calibration")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    finish(ax, f"T = {state['temperature']:.2f}: ECE {state['ece']:.3f}, NLL {state['nll']:.3f}",
+           "confidence (largest probability)", "accuracy")
+    ax.legend(loc="upper left")
+    return fig if fig is not None else ax.figure
+
+
+def temperature_readout(state: dict) -> str:
+    return (
+        f"<b>T = {state['temperature']:.2f}</b> → test ECE <b>{state['ece']:.3f}</b>, "
+        f"NLL <b>{state['nll']:.3f}</b>, mean confidence {state['mean_confidence']:.3f}, "
+        f"accuracy {state['accuracy']:.3f} (the same at every T); "
+        f"T fitted on validation NLL: {state['fitted']:.2f}"
+    )
+
+
+def temperature_explorer(render: bool | None = None) -> Explorer:
+    """One slider: the temperature dividing the logits."""
+    controls = {
+        "temperature": widgets.FloatSlider(value=1.0, min=0.2, max=3.0, step=0.05,
+                                           description="temperature T"),
+    }
+    return Explorer(controls, temperature_state, draw_reliability, temperature_readout,
+                    name="temperature-scaling", render=render)
