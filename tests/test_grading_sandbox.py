@@ -27,7 +27,9 @@ LINUX = sys.platform.startswith("linux")
 
 @pytest.fixture(scope="module")
 def sandbox():
-    box = Sandbox(Limits(timeout=2, memory_mb=512))
+    # guard=False: these tests probe the layers below the in-process guard (namespaces,
+    # file system, limits), so the student code here may import os, sys and socket.
+    box = Sandbox(Limits(timeout=2, memory_mb=512), guard=False)
     isolation = box.probe()
     if LINUX:
         assert isolation == "namespaces", (
@@ -41,7 +43,7 @@ def sandbox():
 def ask(box: Sandbox, body: str, setup: str = "import numpy as np, os, sys, socket"):
     """Run ``body`` as a function inside the sandbox; return what it returned (or raised)."""
     source = "def probe():\n" + "\n".join("    " + line for line in body.strip().split("\n"))
-    request = {"cells": [{"cell": 0, "stmts": [[0, setup], [1, source]]}], "names": ["probe"],
+    request = {"cells": [{"cell": 0, "stmts": [[0, setup, 1], [1, source, 2]]}], "names": ["probe"],
                "calls": [{"i": 0, "x": "probe", "a": {"__tuple__": []}, "k": {"__dict__": []}}],
                "timeout": 5.0}
     attempt = box.run(request)
@@ -67,21 +69,34 @@ def test_the_reference_and_torch_cannot_be_imported(sandbox):
 
 
 def test_the_repository_solutions_and_home_are_invisible(sandbox):
-    for path in (ROOT / "solutions", ROOT / "course", ROOT / "exercises", pathlib.Path.home() / ".ssh"):
+    for path in (ROOT / "solutions", ROOT / "course", ROOT / "exercises", pathlib.Path.home() / ".ssh",
+                 ROOT):
         assert "FileNotFoundError" in seen(sandbox, f"os.listdir({str(path)!r})"), path
-    site = pathlib.Path(np.__file__).parent.parent
-    if ROOT in site.parents:  # only the folders leading to NumPy exist
-        visible = seen(sandbox, f"os.listdir({str(ROOT)!r})")
-        assert visible == repr([site.relative_to(ROOT).parts[0]])
-    assert sorted(json.loads(seen(sandbox, f"os.listdir({str(site)!r})").replace("'", '"'))) == [
-        p.name for p in sorted(site.iterdir()) if p.name in ("numpy", "numpy.libs")]
+    inside = pathlib.Path(seen(sandbox, "os.path.dirname(os.path.dirname(np.__file__))").strip("'"))
+    assert sorted(json.loads(seen(sandbox, f"os.listdir({str(inside)!r})").replace("'", '"'))) == [
+        p.name for p in sorted(pathlib.Path(np.__file__).parent.parent.iterdir())
+        if p.name in ("numpy", "numpy.libs")]
+
+
+def test_no_host_path_of_the_course_is_visible(sandbox):
+    """sys.argv, the executable, every module's file and NumPy's path name nothing of the host."""
+    secrets = (str(ROOT), "course/grading", "runner.py", ".venv", str(pathlib.Path(np.__file__).parent))
+    probe = ("[s for s in [str(getattr(m, '__file__', '')) for m in list(sys.modules.values())] + "
+             "sys.argv + list(sys.orig_argv) + [sys.executable, sys.prefix, sys.exec_prefix] + sys.path "
+             f"if any(x in s for x in {secrets!r})]")
+    assert seen(sandbox, probe) == "[]"
+    assert seen(sandbox, "sys.argv") == "['course-grade-sandbox']"
+    assert "/numpy/__init__.py" in seen(sandbox, "np.__file__")
 
 
 def test_only_the_scratch_directory_is_writable(sandbox):
     assert seen(sandbox, "os.getcwd()") == "'/tmp'"
     assert seen(sandbox, "open('/tmp/scratch.txt', 'w').write('ok')") == "2"
-    for path in ("/usr/pwned", f"{pathlib.Path(np.__file__).parent}/pwned", "/pwned"):
-        assert "Read-only file system" in seen(sandbox, f"open({path!r}, 'w')"), path
+    for path in ("/usr/pwned", "os.path.dirname(np.__file__) + '/pwned'", "/pwned",
+                 "os.path.dirname(os.path.dirname(np.__file__)) + '/pwned'"):
+        target = path if path.startswith("os.") else repr(path)
+        assert "Read-only file system" in seen(sandbox, f"open({target}, 'w')") or \
+            "Permission denied" in seen(sandbox, f"open({target}, 'w')"), path
 
 
 def test_no_network_and_a_private_process_tree(sandbox):
@@ -107,7 +122,7 @@ def test_no_capabilities_and_an_unprivileged_user(sandbox):
 @pytest.mark.skipif(not LINUX, reason="Linux namespaces only")
 def test_the_user_namespace_path_isolates_too():
     """What an instructor without root gets (forced here even when running as root)."""
-    box = Sandbox(Limits(timeout=2, memory_mb=512), isolation="namespaces", userns=True)
+    box = Sandbox(Limits(timeout=2, memory_mb=512), isolation="namespaces", userns=True, guard=False)
     assert box.probe() == "namespaces", box.why
     assert "ModuleNotFoundError" in seen(box, "__import__('torch')")
     assert "FileNotFoundError" in seen(box, f"os.listdir({str(ROOT / 'solutions')!r})")
@@ -206,3 +221,4 @@ def test_killing_the_grader_mid_run_keeps_finished_rows_and_leaves_no_process(tm
     final = [r.split(",") for r in out.read_text().splitlines()[1:]]
     assert sorted({r[0] for r in final}) == ["a_honest", "b_hangs", "c_honest", "d_hangs"]
     assert [r[5] for r in final if r[0] == "d_hangs"] == ["timeout", "passed", "passed"]
+

@@ -10,6 +10,7 @@ says True cannot fool it.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,21 +108,28 @@ def judge(
     ``show_values=False`` (hidden cases) keeps expected values out of the message.
     """
     if got.kind == "timeout":
+        if got.error_text:
+            return CaseResult(False, f"took too long (timed out: {got.error_text})")
         return CaseResult(False, "took too long (timed out): look for an endless loop")
     if got.kind == "memory":
         return CaseResult(False, "ran out of memory: avoid building huge arrays")
     if got.kind == "crash":
         return CaseResult(False, f"crashed the process ({got.error_text or 'no details'})")
     if got.kind == "invalid":
-        return CaseResult(False, got.error_text)
+        # on hidden cases the text (written inside the sandbox) could carry the inputs out
+        return CaseResult(False, got.error_text if show_values else
+                          "returned something that is not a NumPy array or a number")
     if got.kind == "error" and got.error_type == "NotImplementedError":
         return CaseResult(False, "not answered yet (still raises NotImplementedError)")
+    error_type = got.error_type if show_values else _known_exception(got.error_type)
     if expected.kind == "error":
         if got.kind == "error" and got.error_type == expected.error_type:
             return CaseResult(True)
-        did = f"raised {got.error_type}" if got.kind == "error" else "returned a value"
+        did = f"raised {error_type}" if got.kind == "error" else "returned a value"
         return CaseResult(False, f"should raise {expected.error_type} for this input, but {did}")
     if got.kind == "error":
+        if not show_values:  # a hidden case: its message could quote the hidden inputs
+            return CaseResult(False, f"raised {error_type} (its message is not shown for hidden checks)")
         return CaseResult(False, f"raised {got.error_type}: {got.error_text}")
     problem = compare_values(expected.value, got.value, group.rtol, group.atol)
     if problem is None:
@@ -158,12 +166,15 @@ def compare_values(expected, got, rtol: float, atol: float) -> str | None:
         return f"shape {got.shape}, expected {expected.shape}"
     if expected.dtype == np.float32 and got.dtype == np.float64:
         return "float32 input gave a float64 result: keep the input's dtype"
+    if expected.dtype.kind == "f" and got.dtype.kind == "f" and got.dtype != expected.dtype:
+        return (f"the answer should be {expected.dtype}, got {got.dtype}: compute in the "
+                "input's precision")
     bad = ~np.isfinite(got) & np.isfinite(expected)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0]) if got.ndim else ()
         kind = "NaN" if np.isnan(got[where] if got.ndim else got) else "inf"
         return f"got {kind}{' at index ' + str(where) if where else ''} where the answer is finite"
-    tol = 1e-4 if got.dtype == np.float32 else 0.0
+    tol = 1e-4 if expected.dtype == np.float32 else 0.0  # the answer's precision, not the learner's
     if not np.allclose(got, expected, rtol=max(rtol, tol), atol=max(atol, tol * 1e-2), equal_nan=True):
         return "wrong value"
     return None
@@ -199,6 +210,15 @@ def diagnose(exercise: Exercise, case: Case, expected, got, group: CaseGroup) ->
         if n and n > 1 and np.isclose(ratio, 1.0 / n):
             return f"{n}x too small: a mean over the {n} {what} where a sum was expected?"
     return ""
+
+
+_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
+                        if isinstance(value, type) and issubclass(value, BaseException))
+
+
+def _known_exception(name: str) -> str:
+    """A built-in exception's name as it is; any other (which could spell out data) as a phrase."""
+    return name if name in _EXCEPTIONS or name == "Forbidden" else "an exception of its own type"
 
 
 def _match_mistakes(exercise: Exercise, case: Case, got, group: CaseGroup) -> str:

@@ -9,8 +9,12 @@ into :class:`CaseGroup` objects, each worth some points:
 * public groups use a fixed seed; the in-notebook self-check runs them and
   the feedback may show their expected values;
 * hidden groups are drawn from a seed the learner never sees (a per-run
-  secret, or one the instructor sets), and feedback names only what they
-  probe ("logits of ±1e4"), never their values.
+  secret, or one the instructor sets, combined with the student and the
+  notebook by :func:`student_seed`), and feedback names only what they
+  probe ("logits of ±1e4"), never their values. The grader also redraws
+  every public group from that seed (:func:`redraw_rng`): a public group
+  earns its points only when the function passes both draws, so a table of
+  the public answers earns nothing.
 
 A group earns its points only if every case in it passes, which gives
 partial credit per group. :class:`Mistake` objects describe classic wrong
@@ -24,6 +28,7 @@ only) and the instructor's grader (student code in a sandbox, every group).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -124,6 +129,24 @@ def group_rng(assignment: str, exercise: str, group: CaseGroup, hidden_seed: int
             raise ValueError("hidden groups need the grader's hidden seed")
         return np.random.default_rng([base, int(hidden_seed)])
     return np.random.default_rng(base)
+
+
+def redraw_rng(assignment: str, exercise: str, group: CaseGroup, hidden_seed: int):
+    """The generator of a public group's hidden twin: same shapes and kinds, fresh values."""
+    base = public_seed(assignment, exercise, group.name)
+    return np.random.default_rng([base, int(hidden_seed), 1])
+
+
+def student_seed(secret: int, student: str, notebook: str) -> int:
+    """The hidden seed of one student's notebook: the run's secret keyed with who and what.
+
+    A keyed hash (BLAKE2b), so knowing one student's seed says nothing of another's or
+    of the secret.
+    """
+    key = int(secret).to_bytes(32, "little", signed=True)
+    digest = hashlib.blake2b(f"{student}\0{notebook}".encode("utf-8", "surrogatepass"), key=key,
+                             digest_size=8).digest()
+    return int.from_bytes(digest, "little")
 
 
 def _short(value) -> str:

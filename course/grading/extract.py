@@ -29,7 +29,14 @@ from dataclasses import dataclass, field
 
 from .sandbox import FORBIDDEN_MODULES
 
-MAX_BYTES = 20 << 20
+MAX_BYTES = 20 << 20  # the file (outputs included)
+# What planning reads is bounded, so that no notebook can stall the grader: the code of
+# all code cells together, one cell, and the module-level statements of the notebook.
+# The course's solutions use about 10 KB of code and 100 statements per notebook.
+MAX_CODE_BYTES = 1 << 20
+MAX_CELL_BYTES = 256 << 10
+MAX_STATEMENTS = 5_000
+MAX_CELLS = 2_000
 DYNAMIC_NAMES = {"exec", "eval", "compile", "__import__", "open", "globals", "vars",
                  "__builtins__", "breakpoint"}
 DYNAMIC_MODULES = {"importlib", "runpy", "imp", "builtins", "marshal", "pickle", "zipimport",
@@ -56,7 +63,8 @@ class Statement:
     cell: int  # position of its cell in the notebook (0-based)
     index: int  # position within the cell
     node: ast.stmt
-    source: str  # padded with newlines so line numbers match the cell
+    source: str  # the statement's own text
+    line: int  # the line of the cell on which ``source`` starts (1-based)
     binds: set[str]
     uses: set[str]
 
@@ -75,13 +83,14 @@ class Plan:
     statements: list[Statement]
     exercises: dict[str, ExercisePlan]
     cell_errors: dict[int, str]
+    first_cell: int | None = None  # the first code cell: it always runs, for every exercise
 
     def request_cells(self, skip: set[tuple[int, int]] = frozenset()) -> list[dict]:
         """The statements to run, grouped by cell, in notebook order (for the sandbox)."""
         cells: dict[int, list] = {}
         for s in self.statements:
             if (s.cell, s.index) not in skip:
-                cells.setdefault(s.cell, []).append([s.index, s.source])
+                cells.setdefault(s.cell, []).append([s.index, s.source, s.line])
         return [{"cell": c, "stmts": stmts} for c, stmts in sorted(cells.items())]
 
 
@@ -115,9 +124,19 @@ def read_notebook(path: pathlib.Path) -> dict:
     if notebook.get("nbformat") != 4:
         raise NotebookError("invalid", f"Notebook format {notebook.get('nbformat')!r} is not supported; "
                             "open and save it with a current Jupyter (format 4)")
+    if len(notebook["cells"]) > MAX_CELLS:
+        raise NotebookError("invalid", f"The notebook has {len(notebook['cells'])} cells; the exercise "
+                            "needs far fewer (download a fresh copy and move your answers into it)")
+    code_bytes = 0
     for cell in notebook["cells"]:
         if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), (str, list)):
             raise NotebookError("invalid", "The notebook has a malformed cell; re-save it from Jupyter")
+        if cell.get("cell_type") == "code":
+            code_bytes += len(_cell_source(cell))
+    if code_bytes > MAX_CODE_BYTES:
+        raise NotebookError("invalid", f"The notebook's code cells hold {code_bytes >> 10} KB of code; "
+                            f"the grader reads at most {MAX_CODE_BYTES >> 10} KB (the exercises need a "
+                            "few KB)")
     return notebook
 
 
@@ -143,12 +162,10 @@ def _cell_source(cell: dict) -> str:
     return source
 
 
-_MAGIC = re.compile(r"^\s*[%!]")
-
-
 def _strip_magics(source: str) -> str:
-    """IPython magics and shell escapes become blank lines (line numbers are kept)."""
-    return "\n".join("" if _MAGIC.match(line) else line for line in source.split("\n"))
+    """IPython magics and shell escapes become blank lines (line numbers are kept); linear time."""
+    return "\n".join("" if line.lstrip(" \t").startswith(("%", "!")) else line
+                     for line in source.split("\n"))
 
 
 # ----------------------------------------------------------------- planning
@@ -161,10 +178,16 @@ def plan(notebook: dict, names: list[str]) -> Plan:
     for position, cell in enumerate(notebook["cells"]):
         if cell.get("cell_type") != "code":
             continue
-        source = _strip_magics(_cell_source(cell))
-        raw_cells[position] = source
+        source = _cell_source(cell)
         if first_code is None:
             first_code = position
+        if len(source) > MAX_CELL_BYTES:
+            raw_cells[position] = ""
+            cell_errors[position] = (f"the cell holds {len(source) >> 10} KB of code; the grader reads "
+                                     f"at most {MAX_CELL_BYTES >> 10} KB per cell")
+            continue
+        source = _strip_magics(source)
+        raw_cells[position] = source
         try:
             tree = ast.parse(source)
         except SyntaxError as error:
@@ -174,15 +197,19 @@ def plan(notebook: dict, names: list[str]) -> Plan:
             cell_errors[position] = f"cannot be parsed ({type(error).__name__})"
             continue
         lines = source.split("\n")
+        if len(statements) + len(tree.body) > MAX_STATEMENTS:
+            raise NotebookError("invalid", f"The notebook has more than {MAX_STATEMENTS} top-level "
+                                "statements; the exercises need a few dozen")
+        shared = _sharing_a_line(tree.body)
         for index, node in enumerate(tree.body):
             if isinstance(node, KEEP) or isinstance(node, COMPOUND):
-                statements.append(Statement(position, index, node, _segment(lines, node, tree.body),
-                                            _binds(node), _uses(node)))
+                text, line = _segment(lines, node, index in shared)
+                statements.append(Statement(position, index, node, text, line, _binds(node), _uses(node)))
     kept = _closure(statements, set(names))
     kept |= {id(s) for s in statements if s.cell == first_code and isinstance(s.node, KEEP)}
     chosen = [s for s in statements if id(s) in kept]
     exercises = {name: _verdict(name, names, statements, raw_cells, cell_errors) for name in names}
-    return Plan(chosen, exercises, cell_errors)
+    return Plan(chosen, exercises, cell_errors, first_code)
 
 
 def _closure(statements: list[Statement], wanted: set[str]) -> set[int]:
@@ -211,16 +238,17 @@ def _verdict(name: str, names: list[str], statements, raw_cells: dict[int, str],
     result = ExercisePlan(name)
     defining = [s for s in statements if name in s.binds]
     if not defining:
-        pattern = re.compile(rf"^\s*(def\s+{re.escape(name)}\s*\(|{re.escape(name)}\s*=)", re.M)
+        # One line at a time, with no quantifier that can cross a line: linear in the cell.
+        pattern = re.compile(rf"[ \t]*(def[ \t]+{re.escape(name)}[ \t]*\(|{re.escape(name)}[ \t]*=)")
         for position, error in cell_errors.items():
-            if pattern.search(raw_cells[position]):
+            if any(pattern.match(line) for line in raw_cells[position].split("\n")):
                 result.status = "syntax"
                 result.message = (f"The cell that defines {name} has a syntax error ({error}), "
                                   "so it could not run.")
                 return result
         result.status = "missing"
         others = [n for s in statements for n in s.binds
-                  if isinstance(s.node, ast.FunctionDef) and n not in names]
+                  if isinstance(s.node, ast.FunctionDef) and n not in names][:1000]
         close = difflib.get_close_matches(name, others, n=1)
         hint = (f" A function named {close[0]} was found: keep the name the exercise asks for."
                 if close else " Was its cell deleted, or the function renamed?")
@@ -241,17 +269,30 @@ def _verdict(name: str, names: list[str], statements, raw_cells: dict[int, str],
 
 
 # --------------------------------------------------------------- AST helpers
-def _segment(lines: list[str], node: ast.stmt, body: list[ast.stmt]) -> str:
-    """The statement's own source, padded so that its line numbers match the cell."""
-    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+def _first_line(node: ast.stmt) -> int:
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _sharing_a_line(body: list[ast.stmt]) -> set[int]:
+    """Positions of statements that share a line with a neighbour (``a = 1; b = 2``).
+
+    Statements of a body are in order and do not overlap, so comparing each with the
+    next one is enough: linear time, however many statements a cell holds.
+    """
+    shared = set()
+    for k in range(len(body) - 1):
+        if (body[k].end_lineno or body[k].lineno) >= _first_line(body[k + 1]):
+            shared |= {k, k + 1}
+    return shared
+
+
+def _segment(lines: list[str], node: ast.stmt, shares_a_line: bool) -> tuple[str, int]:
+    """The statement's own source and the cell line it starts on (the sandbox keeps numbering)."""
+    first = _first_line(node)
     last = node.end_lineno or node.lineno
-    shares_a_line = any(other is not node and other.lineno <= last and (other.end_lineno or 0) >= first
-                        for other in body)
     if node.col_offset == 0 and not shares_a_line:
-        text = "\n".join(lines[first - 1:last])
-    else:
-        text = ast.unparse(node)
-    return "\n" * (first - 1) + text + "\n"
+        return "\n".join(lines[first - 1:last]) + "\n", first
+    return ast.unparse(node) + "\n", node.lineno
 
 
 def _binds(node: ast.stmt) -> set[str]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from course.assignments.judge import Outcome
 from course.assignments.scoring import ExerciseResult, cases_for, score_exercise
-from course.assignments.spec import Assignment, Case, Exercise
+from course.assignments.spec import Assignment, Case, Exercise, student_seed
 
 from . import extract
 from .sandbox import Sandbox, exit_signal
@@ -106,7 +106,11 @@ def file_rows(submission: Submission, assignment: Assignment | None, status: str
 # ------------------------------------------------------------------ grading
 def grade(submission: Submission, known: dict[str, Assignment], sandbox: Sandbox,
           hidden_seed: int) -> Report:
-    """Grade one notebook; never raises (an internal error becomes a row that says so)."""
+    """Grade one notebook; never raises (an internal error becomes a row that says so).
+
+    ``hidden_seed`` is the run's secret: each student's hidden cases come from it combined
+    with the student and the notebook, so no two students share them.
+    """
     assignment = resolve(submission.notebook.rsplit("/", 1)[-1], known)
     if assignment is None:
         names = ", ".join(f"{s}.ipynb" for s in known)
@@ -118,8 +122,11 @@ def grade(submission: Submission, known: dict[str, Assignment], sandbox: Sandbox
         extract.check_version(notebook, assignment.notebook, assignment.version)
     except extract.NotebookError as error:
         return file_rows(submission, assignment, error.status, error.message)
+    seed = student_seed(hidden_seed, submission.student, assignment.notebook)
     try:
-        return _grade_notebook(submission, assignment, notebook, sandbox, hidden_seed)
+        return _grade_notebook(submission, assignment, notebook, sandbox, seed)
+    except extract.NotebookError as error:
+        return file_rows(submission, assignment, error.status, error.message)
     except Exception as error:  # noqa: BLE001 - one bad notebook must not stop the class
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         return file_rows(submission, assignment, "error",
@@ -154,8 +161,10 @@ class _Run:
     defined: dict[str, str] = field(default_factory=dict)
     stmt_errors: dict[tuple[int, int], str] = field(default_factory=dict)
     broken: dict[str, tuple] = field(default_factory=dict)  # name -> (statement, Outcome)
+    forbidden: dict[str, tuple] = field(default_factory=dict)  # name -> (what, statement or None)
     isolation: str = ""
     failure: str = ""  # the sandbox itself could not run
+    budget_spent: bool = False
 
 
 def _run_all(plan: extract.Plan, names: list[str], calls: list[dict], sandbox: Sandbox) -> _Run:
@@ -164,16 +173,20 @@ def _run_all(plan: extract.Plan, names: list[str], calls: list[dict], sandbox: S
     skip: set[tuple[int, int]] = set()
     wanted = [n for n in names if plan.exercises[n].status == "ok"]
     pending = list(calls)
+    budget = sandbox.limits.notebook_seconds
     for _ in range(MAX_ATTEMPTS):
         request = {"cells": plan.request_cells(skip), "names": wanted, "calls": pending,
                    "timeout": sandbox.limits.timeout}
-        attempt = sandbox.run(request)
+        attempt = sandbox.run(request, budget=budget)
+        budget -= attempt.seconds
         run.isolation = attempt.isolation or run.isolation
-        current = None
+        current = last = None
         ready = False
         for event in attempt.events:
             kind = event.get("e")
-            if kind == "stmt":
+            if kind == "blk":
+                _forbid(plan, wanted, run, current or last, calls, str(event.get("w", "")))
+            elif kind == "stmt":
                 current = ("stmt", event.get("c"), event.get("k"))
             elif kind == "err":
                 key = (event.get("c"), event.get("k"))
@@ -194,6 +207,11 @@ def _run_all(plan: extract.Plan, names: list[str], calls: list[dict], sandbox: S
                 if isinstance(index, int) and 0 <= index < len(calls) and index not in run.outcomes:
                     run.outcomes[index] = _outcome(event)
                 current = None
+            if current is not None:
+                last = current
+        if attempt.end == "budget" or (budget <= 0 and attempt.end != "done"):
+            _spend_budget(run, calls, pending, current, sandbox.limits.notebook_seconds)
+            break
         if attempt.end == "done":
             if not _unanswered(pending, run, calls):
                 break
@@ -229,6 +247,34 @@ def _run_all(plan: extract.Plan, names: list[str], calls: list[dict], sandbox: S
     return run
 
 
+def _forbid(plan: extract.Plan, wanted: list[str], run: _Run, item, calls: list[dict], what: str) -> None:
+    """The guard stopped something: charge the call running, or every exercise needing the statement."""
+    if item is None:
+        return
+    if item[0] == "call":
+        index = item[1]
+        if isinstance(index, int) and 0 <= index < len(calls):
+            run.forbidden.setdefault(calls[index]["x"], (what, None))
+        return
+    key = (item[1], item[2])
+    for name in wanted:
+        if key in plan.exercises[name].needs or item[1] == plan.first_cell:
+            run.forbidden.setdefault(name, (what, key))
+
+
+def _spend_budget(run: _Run, calls: list[dict], pending: list[dict], current, seconds: float) -> None:
+    """The notebook's time is up: whatever was not answered is charged as a timeout."""
+    run.budget_spent = True
+    text = f"the notebook used up its {seconds:g} s budget"
+    for call in pending:
+        if call["i"] not in run.outcomes:
+            run.outcomes[call["i"]] = Outcome("timeout", error_text=text)
+    if not run.defined:  # it never got past the statements: every exercise waiting is charged
+        cell = current[1] if current and current[0] == "stmt" else None
+        for name in {c["x"] for c in calls}:
+            run.broken.setdefault(name, ((cell, None), Outcome("timeout", error_text=text)))
+
+
 def _break(plan: extract.Plan, wanted: list[str], run: _Run, key, outcome: Outcome) -> None:
     """A statement hung, blew up or crashed: every exercise relying on it is charged."""
     for name in wanted:
@@ -244,9 +290,29 @@ def _unanswered(pending: list[dict], run: _Run, calls: list[dict]) -> list[dict]
 
 
 def _failure_outcome(attempt) -> Outcome:
+    if attempt.oom:
+        return Outcome("memory")
     if attempt.end == "watchdog" or exit_signal(attempt.detail) == "SIGXCPU":
         return Outcome("timeout")
     return Outcome("crash", error_text=attempt.detail or attempt.end)
+
+
+def _blocked_name(what: str) -> str:
+    """'exec', 'open', 'os.system'... as a learner reads it."""
+    names = {"compile": "to compile code from a string (exec/eval/compile)",
+             "exec": "to run code from a string (exec/eval)", "open": "to open a file",
+             "import": "to import a module from disk", "object.__getattr__": "to inspect frames or code",
+             "builtins.input": "to read input"}
+    if what in names:
+        return names[what]
+    for prefix, text in (("ctypes", "to use ctypes"), ("subprocess", "to start a process"),
+                         ("os.fork", "to start a process"), ("os.exec", "to start a program"),
+                         ("os.system", "to run a shell command"), ("socket", "to open a network socket"),
+                         ("os.", "an operating-system call"), ("sys.", "to reach into the interpreter"),
+                         ("gc.", "to reach into the interpreter")):
+        if what.startswith(prefix):
+            return f"{text} ({what})"
+    return f"something blocked while grading ({what})"
 
 
 def _describe_error(event: dict) -> str:
@@ -300,6 +366,13 @@ def _exercise_report(submission, assignment: Assignment, exercise: Exercise, pla
     if run.failure:
         return ExerciseReport(row(0.0, "error", f"The grader's sandbox failed ({run.failure}); "
                                   "please tell the instructor."))
+    if exercise.name in run.forbidden:
+        what, key = run.forbidden[exercise.name]
+        where = "" if key is None else f" (in code it relies on, cell {key[0] + 1})"
+        return ExerciseReport(row(0.0, "forbidden", f"{exercise.name} tried {_blocked_name(what)}{where}, "
+                                  "which graded code may not do: answers use NumPy only, and may not "
+                                  "run code from strings, open files, start processes or reach into "
+                                  "the interpreter. Zero for this exercise."))
     if exercise.name in run.broken:
         (cell, _), outcome = run.broken[exercise.name]
         where = f"The cells defining {exercise.name}"
@@ -308,6 +381,8 @@ def _exercise_report(submission, assignment: Assignment, exercise: Exercise, pla
                      "it runs when the notebook is graded)")
         if outcome.kind in ("timeout", "memory"):
             what = "did not finish in time" if outcome.kind == "timeout" else "ran out of memory"
+            if outcome.error_text:
+                what += f" ({outcome.error_text})"
             return ExerciseReport(row(0.0, outcome.kind, f"{where} {what}."))
         return ExerciseReport(row(0.0, "error", f"{where} crashed the grader's sandbox "
                                   f"({outcome.error_text})."))

@@ -107,8 +107,9 @@ def _build_root(libc: _Libc, config: dict) -> None:
         if os.path.isdir(root + mask):
             libc.mount("tmpfs", root + mask, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
             masks.append(root + mask)
-    for source in config["binds"]:
-        _bind(libc, source, root + source)
+    for bind in config["binds"]:  # [host path, path inside] (or one path for both)
+        source, target = (bind, bind) if isinstance(bind, str) else bind
+        _bind(libc, source, root + target)
     for mask in masks:
         libc.mount(None, mask, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
     os.chdir(root)
