@@ -27,7 +27,7 @@ MAX_NAME = 120  # bytes of UTF-8, far below the 255 a file name may have (with "
 _SAFE = re.compile(r"[\w@+-][\w.@+-]*")  # names that are kept as they are
 _PUNCTUATION = frozenset(string.punctuation)
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_PLAIN = frozenset(",;?'\"/%()=!")  # never Markdown inside a line
+_PLAIN = frozenset(",;?'\"/%()=!+")  # never Markdown inside a line
 _LIST_START = re.compile(r"\d{1,9}[.)]")
 
 
@@ -88,8 +88,8 @@ def inert(text) -> str:
     Whitespace (newlines included) is collapsed, control and formatting characters are
     dropped, ``& < >`` become entities and every other ASCII punctuation character that
     could start Markdown is escaped with a backslash. Characters that are inert inside a
-    line stay readable: ``, ; ? ' " / % ( ) = !``, a ``.`` between digits, a ``-`` and a
-    ``:`` followed by a space (so numbers and messages like "expected 3.5, got -1" read
+    line stay readable: ``, ; ? ' " / % ( ) = ! +``, a ``.`` between digits or before a space, a
+    ``-``, and a ``:`` before a space (so numbers and messages like "expected 3.5, got -1" read
     as they are).
     """
     text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
@@ -116,7 +116,7 @@ def _readable(text: str, i: int) -> bool:
     if char in _PLAIN:
         return True
     if char == ".":
-        return before.isdigit() and after.isdigit()
+        return after == " " or (before.isdigit() and after.isdigit())
     if char == "-":
         return True  # a list or a rule needs it at the start of the line
     if char == ":":
