@@ -18,6 +18,7 @@ import concurrent.futures
 import os
 import pathlib
 import secrets
+import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course-grade", description=__doc__.split("\n\n")[0],
         epilog="Statuses: passed, failed, error, timeout, memory, missing, forbidden, invalid, "
-               "unknown, version. See docs/instructors.md.")
+               "unknown, version, duplicate. See docs/instructors.md.")
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="a folder of student folders, a student folder, or a notebook")
     parser.add_argument("--out", required=True, type=pathlib.Path, help="the CSV gradebook to write")
@@ -76,44 +77,230 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ----------------------------------------------------------------- discovery
-def discover(paths: list[str]) -> tuple[list[Submission], list[str]]:
-    """Submissions under ``paths``, and the students whose folder holds no notebook."""
-    found, empty = [], []
+MAX_DEPTH = 8  # folders below a student's folder that are looked into
+MAX_ENTRIES = 1000  # files and folders looked at per student
+LINK = "hand in the notebook file itself, not a link"
+
+
+@dataclass
+class Discovery:
+    """What the submission folders hold, read without following a single link.
+
+    ``submissions``: regular notebook files, the only ones ever opened;
+    ``empty``: students whose folder holds no notebook; ``refused``: hand-ins that
+    are not regular files (links, named pipes, sockets, devices, linked folders)
+    as (submission, reason); ``problems``: (student, text) for folders only partly
+    looked at (too deep, too many files).
+    """
+
+    submissions: list[Submission] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
+    refused: list[tuple[Submission, str]] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def discover(paths: list[str]) -> Discovery:
+    """Hand-ins under ``paths``. A link named on the command line is followed; no link
+    inside it ever is, and only regular files become submissions."""
+    found = Discovery()
     for text in paths:
         path = pathlib.Path(text)
-        if not path.exists():
-            raise UsageError(f"{text} does not exist")
-        if path.is_file():
-            student = path.resolve().parent.name or "student"
-            found.append(Submission(student, path.name, path))
+        try:
+            info = path.lstat()
+        except OSError:
+            raise UsageError(f"{text} does not exist") from None
+        if not stat.S_ISDIR(info.st_mode) and not (stat.S_ISLNK(info.st_mode) and path.is_dir()):
+            student = _text(path.absolute().parent.name) or "student"
+            _add_file(found, student, _text(path.name), path, info)
             continue
-        direct = sorted(p for p in path.iterdir() if p.is_file() and p.suffix == ".ipynb")
+        direct = [e for e in _entries(path) if _is_notebook_name(e.name)]
         if direct:
-            found += _student(path.resolve().name, path)
+            if stat.S_ISLNK(info.st_mode):  # one student's folder that is a link: not followed
+                name = _text(path.absolute().name) or "student"
+                found.refused.append((Submission(name, "", path), _folder_link(text)))
+                continue
+            name = _text(path.resolve().name)
+            _student(found, name, path)
             continue
-        for folder in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(_SKIP_DIRS)):
-            notebooks = _student(folder.name, folder)
-            found += notebooks
-            if not notebooks:
-                empty.append(folder.name)
-    return found, empty
+        for entry in sorted(_entries(path), key=lambda e: e.name):
+            if entry.name.startswith(_SKIP_DIRS):
+                continue
+            name = _text(entry.name)
+            if entry.is_symlink():
+                if _points_to_folder(entry.path):
+                    found.refused.append((Submission(name, "", pathlib.Path(entry.path)),
+                                          _folder_link(entry.path)))
+                continue
+            if entry.is_dir(follow_symlinks=False) and not _student(found, name, pathlib.Path(entry.path)):
+                found.empty.append(name)
+    return found
 
 
-def _student(name: str, folder: pathlib.Path) -> list[Submission]:
-    notebooks = []
-    for path in sorted(folder.rglob("*.ipynb")):
-        relative = path.relative_to(folder)
-        if any(part.startswith(_SKIP_DIRS) or part == ".ipynb_checkpoints" for part in relative.parts):
-            continue
-        if path.is_file():
-            notebooks.append(Submission(name, relative.as_posix(), path))
-    return notebooks
+def _student(found: Discovery, name: str, folder: pathlib.Path) -> bool:
+    """Add one student's hand-ins (walked without following links); whether any was found."""
+    before = len(found.submissions) + len(found.refused) + len(found.problems)
+    seen, deep = 0, False
+    stack = [(folder, "", 0)]
+    while stack:
+        current, prefix, depth = stack.pop()
+        entries = []
+        try:
+            with os.scandir(current) as listing:
+                for entry in listing:
+                    seen += 1
+                    if seen > MAX_ENTRIES:
+                        break
+                    entries.append(entry)
+        except OSError:
+            continue  # unreadable folder: nothing in it is graded
+        for entry in sorted(entries, key=lambda e: e.name, reverse=True):
+            if entry.name.startswith(_SKIP_DIRS):
+                continue  # hidden, .ipynb_checkpoints, __MACOSX, __pycache__
+            relative = prefix + _text(entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                if depth < MAX_DEPTH:
+                    stack.append((pathlib.Path(entry.path), relative + "/", depth + 1))
+                else:
+                    deep = True
+            elif _is_notebook_name(entry.name):
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                _add_file(found, name, relative, pathlib.Path(entry.path), info)
+            elif entry.is_symlink() and _points_to_folder(entry.path):
+                found.refused.append((Submission(name, relative, pathlib.Path(entry.path)),
+                                      _folder_link(relative)))
+        if seen > MAX_ENTRIES:
+            found.problems.append((name, (
+                f"This folder holds more than {MAX_ENTRIES:,} files and folders: only the first "
+                f"{MAX_ENTRIES:,} were looked at, so a notebook may have been missed. Hand in "
+                "the notebooks only.")))
+            break
+    else:
+        if deep:
+            found.problems.append((name, (
+                f"Folders nested more than {MAX_DEPTH} levels deep were not looked into: hand in "
+                "the notebooks at the top of your folder.")))
+    return len(found.submissions) + len(found.refused) + len(found.problems) > before
 
 
-def missing_reports(submissions, empty: list[str], known) -> list[Report]:
-    """Rows for notebooks a student did not hand in (among those the class handed in)."""
-    handed: dict[str, set] = {}
+def _add_file(found: Discovery, student: str, notebook: str, path: pathlib.Path, info) -> None:
+    if stat.S_ISREG(info.st_mode):
+        found.submissions.append(Submission(student, notebook, path))
+        return
+    if stat.S_ISLNK(info.st_mode):
+        reason = f"This file is a link (to another file), not a notebook: {LINK}."
+    else:
+        kind = ("a named pipe" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+                else "not a file")
+        reason = (f"This is {kind}, not a notebook file: hand in the .ipynb file saved by "
+                  "Jupyter.")
+    found.refused.append((Submission(student, notebook, path), reason))
+
+
+def _folder_link(where) -> str:
+    return (f"'{where}' is a link to a folder, which is not followed: {LINK} (or the folder "
+            "itself).")
+
+
+def _entries(folder: pathlib.Path) -> list:
+    """Up to MAX_ENTRIES entries of one folder (never following the links in it)."""
+    entries = []
+    try:
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                entries.append(entry)
+                if len(entries) >= MAX_ENTRIES * 100:
+                    break
+    except OSError as error:
+        raise UsageError(f"{folder} cannot be read ({error.strerror})") from error
+    return entries
+
+
+def _is_notebook_name(name: str) -> bool:
+    return name.endswith(".ipynb") and not name.startswith(_SKIP_DIRS)
+
+
+def _points_to_folder(path: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)  # stat only: nothing is opened
+    except OSError:
+        return False
+
+
+def _text(name: str) -> str:
+    """A file name as text that can be written anywhere (undecodable bytes as \\xNN escapes)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def choose_copies(submissions: list[Submission], known) -> tuple[list[Submission], list[Report]]:
+    """Grade one file per student and assignment; each other copy gets one ``duplicate`` row.
+
+    The graded one is the file with the handed-out name at the shallowest depth, then the
+    shortest path, then the first in alphabetical order.
+    """
+    groups: dict[tuple, list[Submission]] = {}
     for s in submissions:
+        assignment = resolve(s.notebook.rsplit("/", 1)[-1], known)
+        key = (s.student, assignment.notebook if assignment else ("", s.notebook))
+        groups.setdefault(key, []).append(s)
+    kept, copies = [], []
+    for (_, stem), group in groups.items():
+        group.sort(key=lambda s: _preference(s.notebook, stem))
+        kept.append(group[0])
+        taken = {group[0].notebook}
+        for other in group[1:]:
+            notebook = other.notebook
+            for number in range(2, len(group) + 2):
+                if notebook not in taken:
+                    break
+                notebook = f"{other.notebook} (copy {number})"  # the same path given twice
+            taken.add(notebook)
+            copies.append(file_rows(Submission(other.student, notebook, other.path), None, "duplicate",
+                                    f"Another copy of {group[0].notebook}, which was graded instead: "
+                                    "each notebook counts once. Hand in one copy only."))
+    kept.sort(key=lambda s: (s.student, s.notebook))
+    return kept, copies
+
+
+def _preference(notebook: str, stem) -> tuple:
+    parts = notebook.split("/")
+    exact = isinstance(stem, str) and parts[-1] == f"{stem}.ipynb"
+    return (not exact, len(parts), len(notebook), notebook)
+
+
+def refused_reports(found: Discovery, kept: list[Submission], known) -> list[Report]:
+    """``invalid`` rows for links and special files: a notebook's points once per student."""
+    reports = []
+    counted = set()
+    for s in kept:
+        assignment = resolve(s.notebook.rsplit("/", 1)[-1], known)
+        if assignment is not None:
+            counted.add((s.student, assignment.notebook))
+    for submission, reason in sorted(found.refused, key=lambda r: (r[0].student, r[0].notebook)):
+        name = submission.notebook.rsplit("/", 1)[-1]
+        assignment = resolve(name, known) if name.endswith(".ipynb") else None
+        key = (submission.student, assignment.notebook if assignment else None)
+        if assignment is None or key in counted:
+            reports.append(file_rows(submission, None, "invalid", reason))
+        else:
+            counted.add(key)
+            reports.append(file_rows(submission, assignment, "invalid", reason))
+    for student, text in found.problems:
+        reports.append(file_rows(Submission(student, ""), None, "invalid", text))
+    return reports
+
+
+def missing_reports(submissions, empty: list[str], known, also=()) -> list[Report]:
+    """Rows for notebooks a student did not hand in (among those the class handed in).
+
+    ``also``: submissions that were handed in but cannot be graded (links...): they
+    count as handed in, so the student gets no ``missing`` row for them too.
+    """
+    handed: dict[str, set] = {}
+    for s in list(submissions) + list(also):
         assignment = resolve(s.notebook.rsplit("/", 1)[-1], known)
         handed.setdefault(s.student, set())
         if assignment is not None:
@@ -146,27 +333,35 @@ class _Work:
 
 def _prepare(args) -> _Work:
     known = assignments()
-    submissions, empty = discover(args.paths)
-    if not submissions and not empty:
+    found = discover(args.paths)
+    if not found.submissions and not found.empty and not found.refused:
         raise UsageError("no notebooks found under " + ", ".join(args.paths))
     try:
         earlier = Gradebook(args.out).load() if args.resume else {}
     except GradebookError as error:
         raise UsageError(str(error)) from error
-    prefilled = missing_reports(submissions, empty, known)
+    submissions, copies = choose_copies(found.submissions, known)
+    refused = refused_reports(found, submissions, known)
+    for student, text in found.problems:
+        print(f"course-grade: warning: {student}: {text}", file=sys.stderr)
+    prefilled = copies + refused + missing_reports(submissions, found.empty, known,
+                                                   also=[s for s, _ in found.refused])
     expected = {}
     for s in submissions:
         assignment = resolve(s.notebook.rsplit("/", 1)[-1], known)
         expected[(s.student, s.notebook)] = len(assignment.exercises) if assignment else 1
-    for report in prefilled:
-        expected[(report.submission.student, report.submission.notebook)] = len(report.rows)
-    # a submission counts as done only with all its rows (a crash can cut the last ones)
-    earlier = {key: rows for key, rows in earlier.items() if expected.get(key, len(rows)) == len(rows)}
+    # Rows that need no grading (copies, links, notebooks not handed in) are always written
+    # afresh; a graded submission counts as done only with all its rows (a crash can cut the
+    # last ones). Rows of other hand-ins (graded with other paths) are kept.
+    fresh = {(r.submission.student, r.submission.notebook) for r in prefilled}
+    earlier = {key: rows for key, rows in earlier.items()
+               if key not in fresh and expected.get(key, len(rows)) == len(rows)}
+    students = {s.student for s in found.submissions} | set(found.empty)
+    students |= {s.student for s, _ in found.refused} | {student for student, _ in found.problems}
     return _Work(
-        known, submissions, {s.student for s in submissions} | set(empty),
+        known, submissions, students,
         todo=[s for s in submissions if (s.student, s.notebook) not in earlier],
-        prefilled=[r for r in prefilled if (r.submission.student, r.submission.notebook) not in earlier],
-        earlier=earlier)
+        prefilled=prefilled, earlier=earlier)
 
 
 def _grade_all(args) -> int:

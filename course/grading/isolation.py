@@ -15,13 +15,23 @@ scratch directory), and no capabilities. As root, namespaces are made
 without a user namespace and the worker runs as an unused uid of its own;
 otherwise an unprivileged user namespace is used. Where neither works
 (not Linux, namespaces disabled) it falls back to resource limits alone and
-says so. Standard library only.
+says so.
+
+Either way, on Linux, the submission gets a fresh anonymous session keyring
+(so it cannot see or change the grader's keys), and a seccomp filter makes the
+system calls that reach beyond the sandbox fail with EPERM: the kernel
+keyring (``add_key``, ``request_key``, ``keyctl``: a key added to the user
+keyring would outlive the sandbox), ``ptrace``, ``bpf``, ``userfaultfd``,
+``perf_event_open``, ``io_uring``, mounting, new namespaces (``unshare``,
+``setns``, ``clone`` with a ``CLONE_NEW*`` flag), kernel modules, ``kexec`` and
+swap. Standard library only.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import struct
 import sys
 
 _CLONE = {"ns": 0x00020000, "uts": 0x04000000, "ipc": 0x08000000,
@@ -31,6 +41,39 @@ _MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 _SANDBOX_UIDS = 3_000_000_000  # + pid: far above real accounts, below 2**32 - 1
+
+# ---- the seccomp filter (see seccomp(2)): system calls per architecture
+_KEYCTL_JOIN_SESSION_KEYRING, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 1, 22, 2
+_EPERM, _ENOSYS = 1, 38
+_RET_KILL_PROCESS, _RET_ERRNO, _RET_ALLOW = 0x80000000, 0x00050000, 0x7FFF0000
+_LD_ABS_W, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06  # classic BPF opcodes
+_CLONE_NEW_ANY = 0x7E020000 | 0x80  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
+_BLOCKED = ("add_key", "request_key", "keyctl", "ptrace", "bpf", "userfaultfd", "perf_event_open",
+            "kexec_load", "kexec_file_load", "mount", "umount2", "unshare", "setns", "pivot_root",
+            "swapon", "swapoff", "init_module", "finit_module", "delete_module", "open_by_handle_at",
+            "name_to_handle_at", "process_vm_readv", "process_vm_writev", "io_uring_setup",
+            "io_uring_enter", "io_uring_register", "open_tree", "move_mount", "fsopen", "fsconfig",
+            "fsmount", "fspick", "mount_setattr", "chroot", "acct", "quotactl")
+_GENERIC = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
+            "fspick": 433, "clone3": 435, "mount_setattr": 442, "io_uring_setup": 425,
+            "io_uring_enter": 426, "io_uring_register": 427}
+_ARCHES = {
+    # machine: (AUDIT_ARCH_*, x32 bit or 0, numbers)
+    "x86_64": (0xC000003E, 0x40000000, {
+        **_GENERIC, "add_key": 248, "request_key": 249, "keyctl": 250, "ptrace": 101, "bpf": 321,
+        "userfaultfd": 323, "perf_event_open": 298, "kexec_load": 246, "kexec_file_load": 320,
+        "mount": 165, "umount2": 166, "unshare": 272, "setns": 308, "pivot_root": 155, "swapon": 167,
+        "swapoff": 168, "init_module": 175, "finit_module": 313, "delete_module": 176,
+        "open_by_handle_at": 304, "name_to_handle_at": 303, "process_vm_readv": 310,
+        "process_vm_writev": 311, "chroot": 161, "acct": 163, "quotactl": 179, "clone": 56}),
+    "aarch64": (0xC00000B7, 0, {
+        **_GENERIC, "add_key": 217, "request_key": 218, "keyctl": 219, "ptrace": 117, "bpf": 280,
+        "userfaultfd": 282, "perf_event_open": 241, "kexec_load": 104, "kexec_file_load": 294,
+        "mount": 40, "umount2": 39, "unshare": 97, "setns": 268, "pivot_root": 41, "swapon": 224,
+        "swapoff": 225, "init_module": 105, "finit_module": 273, "delete_module": 106,
+        "open_by_handle_at": 265, "name_to_handle_at": 264, "process_vm_readv": 270,
+        "process_vm_writev": 271, "chroot": 51, "acct": 89, "quotactl": 60, "clone": 220}),
+}
 
 
 class SetupError(Exception):
@@ -57,6 +100,32 @@ class _Libc:
     def prctl(self, option, arg=0):
         return self.lib.prctl(option, arg, 0, 0, 0)
 
+    def join_fresh_session_keyring(self) -> None:
+        """An empty anonymous session keyring: the grader's own keys are out of reach."""
+        number = _ARCHES.get(os.uname().machine, (0, 0, {}))[2].get("keyctl")
+        if number is None:
+            raise SetupError(f"no keyctl number known for {os.uname().machine}")
+        if self.lib.syscall(number, _KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+            errno = self.ctypes.get_errno()
+            raise SetupError(f"joining a fresh session keyring: {os.strerror(errno)}")
+
+    def install_seccomp(self) -> None:
+        """Make the system calls in _BLOCKED fail with EPERM, for this process and its children.
+
+        Needs no_new_privs (set by the caller). SetupError on an architecture this
+        module has no system call numbers for.
+        """
+        ctypes = self.ctypes
+        program = seccomp_program(os.uname().machine)
+
+        class Program(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        code = ctypes.create_string_buffer(program, len(program))
+        fprog = Program(len(program) // 8, ctypes.cast(code, ctypes.c_void_p))
+        if self.lib.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+            raise SetupError(f"seccomp filter: {os.strerror(ctypes.get_errno())}")
+
     def drop_bounding_set(self):
         """No capability can come back through exec (needs CAP_SETPCAP), no new privileges."""
         for cap in range(64):
@@ -76,6 +145,35 @@ class _Libc:
                         ("inheritable", ctypes.c_uint32)]
 
         self.check(self.lib.capset(ctypes.byref(Header(0x20080522, 0)), (Data * 2)()), "capset")
+
+
+def seccomp_program(machine: str) -> bytes:
+    """The classic BPF program of the filter, as ``struct sock_filter`` entries.
+
+    A system call of another architecture (e.g. 32-bit calls from a 64-bit process)
+    kills the process; x32 calls on x86_64 fail with EPERM; each blocked call fails
+    with EPERM; ``clone`` with a new-namespace flag fails with EPERM, and ``clone3``
+    (whose flags a filter cannot read) with ENOSYS, so that the C library falls back
+    to ``clone``; everything else is allowed.
+    """
+    if machine not in _ARCHES:
+        raise SetupError(f"no seccomp filter for the {machine} architecture")
+    arch, x32, numbers = _ARCHES[machine]
+
+    def op(code, k, jt=0, jf=0):
+        return struct.pack("=HBBI", code, jt, jf, k)
+
+    program = [op(_LD_ABS_W, 4), op(_JEQ, arch, 1, 0), op(_RET, _RET_KILL_PROCESS), op(_LD_ABS_W, 0)]
+    if x32:
+        program += [op(_JGE, x32, 0, 1), op(_RET, _RET_ERRNO | _EPERM)]
+    for name in _BLOCKED:
+        program += [op(_JEQ, numbers[name], 0, 1), op(_RET, _RET_ERRNO | _EPERM)]
+    program += [op(_JEQ, numbers["clone3"], 0, 1), op(_RET, _RET_ERRNO | _ENOSYS)]
+    program += [op(_JEQ, numbers["clone"], 0, 3),
+                op(_LD_ABS_W, 16),  # the low 32 bits of args[0], clone's flags
+                op(_JSET, _CLONE_NEW_ANY, 0, 1), op(_RET, _RET_ERRNO | _EPERM)]
+    program += [op(_RET, _RET_ALLOW)]
+    return b"".join(program)
 
 
 def _build_root(libc: _Libc, config: dict) -> None:
@@ -176,9 +274,14 @@ def isolate(config: dict, channel, stdlib: list[str]) -> str:
         why = "isolation='limits' was asked for"
     elif not sys.platform.startswith("linux"):
         why = f"no Linux namespaces on {sys.platform}"
-    else:
+    if sys.platform.startswith("linux"):
+        libc = _Libc()
         try:
-            libc = _Libc()
+            libc.join_fresh_session_keyring()  # before setuid: the sandbox's uid owns no key
+        except SetupError as error:
+            why = _also(why, str(error))
+    if wanted != "limits" and sys.platform.startswith("linux"):
+        try:
             _namespaces(libc, config)
             mode = "namespaces"
         except _Fatal as error:
@@ -188,7 +291,13 @@ def isolate(config: dict, channel, stdlib: list[str]) -> str:
             if wanted == "namespaces":
                 channel.send(e="fatal", msg=f"sandbox setup failed: {error}")
                 os._exit(3)
-            why = str(error)
+            why = _also(str(error), why)
+    if libc is not None:
+        try:
+            libc.check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
+            libc.install_seccomp()
+        except SetupError as error:
+            why = _also(why, f"{error}: the kernel keyring and other system calls stay reachable")
     scratch = "/tmp" if mode == "namespaces" else config["root"]
     os.chdir(scratch)
     os.environ.update(HOME=scratch, TMPDIR=scratch)
@@ -215,6 +324,10 @@ def isolate(config: dict, channel, stdlib: list[str]) -> str:
     if libc is not None and mode != "namespaces":
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     return mode  # P3
+
+
+def _also(first: str, second: str) -> str:
+    return "; ".join(t for t in (first, second) if t)
 
 
 def _reap_until(child: int, channel=None) -> None:
