@@ -41,7 +41,7 @@ def request(body: str, setup: str = "import ctypes, os") -> dict:
     is what the test sees.
     """
     source = "def probe():\n" + "\n".join("    " + line for line in body.strip().split("\n"))
-    return {"cells": [{"cell": 0, "stmts": [[0, setup], [1, source]]}], "names": ["probe"],
+    return {"cells": [{"cell": 0, "stmts": [[0, setup, 1], [1, source, 2]]}], "names": ["probe"],
             "calls": [{"i": 0, "x": "probe", "a": {"__tuple__": []}, "k": {"__dict__": []}}],
             "timeout": 5.0}
 
@@ -65,7 +65,7 @@ def box(request):
     options = request.param
     if options.get("userns") and os.geteuid() != 0:
         options = {}
-    sandbox = Sandbox(Limits(timeout=3, memory_mb=512), **options)
+    sandbox = Sandbox(Limits(timeout=3, memory_mb=512), guard=False, **options)
     expected = "limits" if options.get("isolation") == "limits" else "namespaces"
     assert sandbox.probe() == expected, sandbox.why
     yield sandbox

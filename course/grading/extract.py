@@ -22,9 +22,12 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import errno
 import json
+import os
 import pathlib
 import re
+import stat
 from dataclasses import dataclass, field
 
 from .sandbox import FORBIDDEN_MODULES
@@ -97,14 +100,30 @@ class Plan:
 # ----------------------------------------------------------------- reading
 def read_notebook(path: pathlib.Path) -> dict:
     """The notebook as a dict; NotebookError("invalid", reason) when it is not one."""
+    # Never follow a link, never block on a named pipe, read at most MAX_BYTES.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | \
+        getattr(os, "O_CLOEXEC", 0)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise NotebookError("invalid", f"The file is {size >> 20} MB; a notebook should be far smaller "
-                                "(clear its outputs and save again)")
-        data = path.read_bytes()
+        fd = os.open(path, flags)
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise NotebookError("invalid", "This file is a link, not a notebook: hand in the notebook "
+                                "file itself") from error
         raise NotebookError("invalid", f"The file could not be read ({error.strerror})") from error
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise NotebookError("invalid", "This is not a regular file (a named pipe, socket or device): "
+                                "hand in the .ipynb file saved by Jupyter")
+        if info.st_size > MAX_BYTES:
+            raise NotebookError("invalid", f"The file is {info.st_size >> 20} MB; a notebook should be far "
+                                "smaller (clear its outputs and save again)")
+        try:
+            data = handle.read(MAX_BYTES + 1)
+        except OSError as error:
+            raise NotebookError("invalid", f"The file could not be read ({error.strerror})") from error
+    if len(data) > MAX_BYTES:
+        raise NotebookError("invalid", "The file grew while it was read; a notebook should be far smaller")
     if not data.strip():
         raise NotebookError("invalid", "The file is empty: save the notebook in Jupyter and submit it again")
     if data.startswith(b"\x89PNG"):
