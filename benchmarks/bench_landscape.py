@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course import landscape as L
+from course.lessons import landscape as L
 
 torch.set_num_threads(1)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from course import basics
+from course.lessons import basics
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course import landscape as L
 from course import losses
 from course.gradcheck import numerical_gradient
+from course.lessons import landscape as L
 
 torch.set_num_threads(1)
 

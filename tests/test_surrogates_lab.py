@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score, jaccard_score
 
-from course import surrogates_lab as lab
+from course.lessons import surrogates as lab
 
 
 # ----------------------------------------------------------------- data

@@ -3,8 +3,9 @@
 import ipywidgets as widgets
 import numpy as np
 
-from course import basics
-from course.widgets.basics import exam_data, threshold_explorer, threshold_state
+from course.lessons import basics
+from course.lessons.basics import exam_data
+from course.widgets.basics import threshold_explorer, threshold_state
 
 
 def _no_point_between(x, a, b):

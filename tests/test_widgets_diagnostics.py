@@ -3,7 +3,7 @@
 import ipywidgets as widgets
 import numpy as np
 
-from course.diagnostics import diagnose
+from course.lessons.diagnostics import diagnose
 from course.widgets.diagnostics import lr_explorer, lr_state
 
 

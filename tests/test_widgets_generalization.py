@@ -4,13 +4,12 @@ import ipywidgets as widgets
 import numpy as np
 
 from course import losses
-from course.calibration import expected_calibration_error
-from course.widgets.generalization import (
+from course.lessons.generalization import (
     calibration_logits,
+    expected_calibration_error,
     fitted_temperature,
-    temperature_explorer,
-    temperature_state,
 )
+from course.widgets.generalization import temperature_explorer, temperature_state
 
 
 def test_first_control_is_a_slider_whose_step_moves_figure_and_readout():

@@ -4,7 +4,8 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 
-from course.widgets.imbalance import focal_explorer, focal_state, lesson_data
+from course.lessons.imbalance import lesson_data
+from course.widgets.imbalance import focal_explorer, focal_state
 
 
 def test_first_control_is_a_slider_whose_step_moves_figure_and_readout():

@@ -5,14 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from course.widgets.likelihood import (
-    NOISES,
-    fit_heteroscedastic,
-    funnel_data,
-    noise_fit_explorer,
-    noise_fit_state,
-    standard_noise,
-)
+from course.lessons.likelihood import NOISES, fit_heteroscedastic, funnel_data, standard_noise
+from course.widgets.likelihood import noise_fit_explorer, noise_fit_state
 
 
 def test_first_control_is_a_slider_whose_one_step_changes_figure_data_and_readout():

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from course import losses
-from course.widgets.regression import fit_line, huber_fit_explorer, huber_fit_state, outlier_data
+from course.lessons.regression import fit_line, outlier_data
+from course.widgets.regression import huber_fit_explorer, huber_fit_state
 
 
 def test_moving_delta_changes_fit_curve_and_readout():

@@ -5,13 +5,8 @@ import numpy as np
 import pytest
 
 from course import losses
-from course.regularization_lab import PENALTIES, data_loss, objective
-from course.widgets.regularization import (
-    lesson_data,
-    regularization_explorer,
-    regularization_state,
-    two_feature_data,
-)
+from course.lessons.regularization import PENALTIES, data_loss, lesson_data, objective, two_feature_data
+from course.widgets.regularization import regularization_explorer, regularization_state
 
 
 def test_first_control_is_a_slider_whose_step_moves_figure_and_readout():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course import regularization_lab as lab
+from course.lessons import regularization as lab
 from course.losses import regularization as R
 
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake

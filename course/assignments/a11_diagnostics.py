@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course import diagnostics as D
+from course.lessons import diagnostics as D
 
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 

@@ -157,20 +157,51 @@ def scaled(grad: np.ndarray, count: int, reduction: str) -> np.ndarray:
     return np.asarray(grad)
 
 
-def log_sigmoid(x: np.ndarray) -> np.ndarray:
-    """log(sigmoid(x)) = -softplus(-x), computed without overflow for any finite x."""
-    return -softplus(-x)
+# np.errstate for the losses whose stable forms pass through inf or log(0) on purpose
+quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
+
+def log1p_exp_neg_abs(x: np.ndarray) -> np.ndarray:
+    """log1p(exp(-|x|)): the part of softplus(x) and softplus(-x) that never overflows.
+
+    ``softplus(x) = max(x, 0) + log1p(exp(-|x|))``; losses that need both
+    ``softplus(x)`` and ``softplus(-x)`` compute this once. Written in place:
+    at a million elements every temporary array costs a page-faulted allocation.
+    """
+    out = np.abs(x)
+    if out.ndim == 0:
+        return np.log1p(np.exp(-out))
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    return np.log1p(out, out=out)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact and finite for huge |x|."""
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    x = np.asarray(x)
+    out = log1p_exp_neg_abs(x)
+    out += np.maximum(x, 0)
+    return out
+
+
+def log_sigmoid(x: np.ndarray) -> np.ndarray:
+    """log(sigmoid(x)) = -softplus(-x), computed without overflow for any finite x."""
+    return -softplus(-np.asarray(x))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) without overflow: uses exp(-|x|) on both branches."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(x), copy=False)
+    """1 / (1 + exp(-x)).
+
+    For x below about -709 (float64) or -88 (float32) ``exp(-x)`` overflows to
+    inf and the quotient is then 0, exactly: the overflow is expected, not reported.
+    """
+    x = np.asarray(x)
+    with np.errstate(over="ignore"):
+        out = np.exp(-x)
+    out += 1.0  # (a float: a Python int operand is several times slower)
+    if out.ndim == 0:
+        return np.asarray(1.0 / out, dtype=out.dtype)
+    return np.reciprocal(out, out=out)
 
 
 def logsumexp(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
