@@ -204,21 +204,34 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.reciprocal(out, out=out)
 
 
+def _shift_out_max(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(x - peak, peak)`` with ``peak`` the max along ``axis`` (kept), or 0 where it is
+    not finite, so that an all ``-inf`` slice stays ``-inf`` instead of becoming NaN."""
+    peak = np.max(x, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0).astype(peak.dtype, copy=False)
+    return x - peak, peak
+
+
 def logsumexp(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
     """log(sum(exp(x))) along ``axis`` with the max shifted out first.
 
     An all ``-inf`` slice gives ``-inf`` (not NaN); a ``+inf`` entry gives ``+inf``.
     """
-    peak = np.max(x, axis=axis, keepdims=True)
-    peak = np.where(np.isfinite(peak), peak, 0)
+    shifted, peak = _shift_out_max(x, axis)
     with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+        out = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True)) + peak
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """x - logsumexp(x): log-probabilities that never overflow."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    """(x - max) - log(sum(exp(x - max))): log-probabilities that never overflow.
+
+    Subtracting the shifted log-sum-exp from the shifted ``x`` (not the full
+    one from ``x``) keeps float32 precision when the logits are large.
+    """
+    shifted, _ = _shift_out_max(x, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
