@@ -1,4 +1,4 @@
-"""course.basics (lesson 00 helpers) against independent oracles: torch autograd,
+"""course.lessons.basics (lesson 00 helpers) against independent oracles: torch autograd,
 closed forms, and plain counting."""
 
 import numpy as np

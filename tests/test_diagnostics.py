@@ -1,4 +1,4 @@
-"""course.diagnostics against independent oracles (closed forms, torch, brute force)."""
+"""course.lessons.diagnostics against independent oracles (closed forms, torch, brute force)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""course.landscape against independent oracles: torch autograd, dense eigensolvers, finite differences."""
+"""course.lessons.landscape against independent oracles: torch autograd, dense eigensolvers, finite differences."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Lesson 07's laboratory (course.surrogates_lab) against independent oracles.
+"""Lesson 07's laboratory (course.lessons.surrogates) against independent oracles.
 
 Hard scores are checked with sklearn, soft scores with their closed forms,
 BCE with torch, and the torch-wrapped course losses that train the

@@ -6,7 +6,7 @@ The learner's functions have the library's signatures:
 a scalar threshold or one per coordinate; a negative threshold raises
 ValueError) and ``ista_step(w, X, y, lr, lam)`` (one proximal-gradient step
 on ``0.5 * mean((X @ w - y)**2) + lam * ||w||_1``, from
-:mod:`course.regularization_lab`).
+:mod:`course.lessons.regularization`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The torch half of :mod:`course.landscape`: a small MLP on sklearn's digits.
+"""The torch half of :mod:`course.lessons.landscape`: a small MLP on sklearn's digits.
 
 Parameters are a list ``[W1, b1, W2, b2, ...]`` with a leading *copies*
 axis: ``W_k`` has shape ``(S, out, in)`` (PyTorch's ``(out, in)`` layout
