@@ -1,4 +1,5 @@
-"""course.lessons.landscape against independent oracles: torch autograd, dense eigensolvers, finite differences."""
+"""course.lessons.landscape against independent oracles: torch autograd, dense eigensolvers,
+finite differences."""
 
 import numpy as np
 import pytest
