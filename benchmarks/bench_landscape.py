@@ -5,7 +5,7 @@ Run:  .venv/bin/python benchmarks/bench_landscape.py [--seeds 5] [--steps 4000] 
 1. **41 x 41 slice.** Three ways to evaluate the training loss (1,257 digits)
    on a 41 x 41 grid of filter-normalised directions around a trained MLP:
    a naive loop (rebuild every parameter, full forward pass), the library's
-   loop (``course.landscape.slice_2d``: the first layer is linear in the grid
+   loop (``course.lessons.landscape.slice_2d``: the first layer is linear in the grid
    coordinates, so its three products are computed once), and
    ``torch.func.vmap`` over each row of the grid. Best of 3, single thread.
    The lesson needs under 2 s.
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course import landscape as L
+from course.lessons import landscape as L
 
 torch.set_num_threads(1)
 

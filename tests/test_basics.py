@@ -1,11 +1,11 @@
-"""course.basics (lesson 00 helpers) against independent oracles: torch autograd,
+"""course.lessons.basics (lesson 00 helpers) against independent oracles: torch autograd,
 closed forms, and plain counting."""
 
 import numpy as np
 import pytest
 import torch
 
-from course import basics
+from course.lessons import basics
 
 
 @pytest.fixture

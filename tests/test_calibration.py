@@ -1,4 +1,4 @@
-"""course.calibration and course.generalization_lab against independent oracles."""
+"""course.lessons.generalization (calibration, the small model) against independent oracles."""
 
 import numpy as np
 import pytest
@@ -7,16 +7,16 @@ import torch.nn.functional as F
 from sklearn.calibration import calibration_curve
 
 from course import losses
-from course.calibration import (
+from course.lessons.generalization import (
     bin_index,
     expected_calibration_error,
+    fit_softmax,
     fit_temperature,
     reliability_bins,
     smoothed_targets,
     smoothing_logit_gap,
     temperature_nll,
 )
-from course.generalization_lab import fit_softmax, flip_labels
 
 
 def _ece_brute_force(probs, labels, n_bins):
@@ -113,18 +113,6 @@ def test_smoothing_gap_is_the_minimiser_found_by_autograd():
         opt.step(closure)
         assert abs(gap.item() - smoothing_logit_gap(eps, C)) < 1e-6
     assert smoothing_logit_gap(0.0, 10) == np.inf
-
-
-def test_flip_labels_always_changes_the_selected_labels():
-    y = np.repeat(np.arange(10), 500)
-    noisy, flipped = flip_labels(y, 0.4, 10, seed=3)
-    assert np.all(noisy[flipped] != y[flipped]) and np.all(noisy[~flipped] == y[~flipped])
-    assert abs(flipped.mean() - 0.4) < 0.03
-    # the new class is uniform over the nine others
-    counts = np.bincount((noisy[flipped] - y[flipped]) % 10, minlength=10)
-    assert counts[0] == 0 and counts[1:].min() > 0.8 * counts[1:].mean()
-    with pytest.raises(ValueError, match="rate"):
-        flip_labels(y, 1.5, 10)
 
 
 def test_fit_softmax_reaches_the_logistic_regression_optimum():

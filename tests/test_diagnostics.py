@@ -1,12 +1,13 @@
-"""course.diagnostics against independent oracles (closed forms, torch, brute force)."""
+"""course.lessons.diagnostics against independent oracles (closed forms, torch, brute force)."""
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from course import diagnostics as D
-from course.diagnostics import _init, _loss_and_gradients
+from course.data import flip_fraction_of_labels
+from course.lessons import diagnostics as D
+from course.lessons.diagnostics import _init, _loss_and_gradients
 
 
 # ------------------------------------------------------------------ EMA
@@ -102,17 +103,6 @@ def test_precision_at_k_perfect_and_bad_input():
         D.precision_at_k(np.zeros(5), np.array([0, 2, 0, 1, 1]), 2)
 
 
-def test_flip_labels_flips_exactly_the_fraction_to_other_classes():
-    y = np.random.default_rng(6).integers(0, 10, 1000)
-    noisy, flipped = D.flip_labels(y, 0.2, 10, seed=3)
-    assert flipped.sum() == 200
-    assert np.all(noisy[flipped] != y[flipped]) and np.all(noisy[~flipped] == y[~flipped])
-    assert noisy.min() >= 0 and noisy.max() <= 9
-    assert not D.flip_labels(y, 0.0, 10)[1].any()
-    with pytest.raises(ValueError):
-        D.flip_labels(y, 1.5, 10)
-
-
 # ------------------------------------------------------------------ training
 @pytest.mark.parametrize("sizes", [(6, 4), (6, 5, 4)])
 def test_backprop_matches_torch_autograd(sizes):
@@ -163,7 +153,7 @@ def test_mislabel_ranking_claims_hold_over_six_seeds():
     """Lesson 11's claims, with more seeds than the notebook runs."""
     X, y, Xv, yv = D.digits_split(1497, 300, seed=0)
     for seed in range(6):
-        noisy, flipped = D.flip_labels(y, 0.2, 10, seed=seed)
+        noisy, flipped = flip_fraction_of_labels(y, 0.2, 10, seed=seed)
         run = D.train_with_history(X, noisy, Xv, yv, hidden=64, lr=0.1, epochs=120, batch_size=64,
                                    seed=seed)
         k = int(flipped.sum())

@@ -20,7 +20,7 @@ from sklearn.metrics import (
 )
 
 from course.gradcheck import numerical_gradient
-from course.imbalance_lab import (
+from course.lessons.imbalance import (
     average_precision,
     fit_linear,
     gradient_shares,

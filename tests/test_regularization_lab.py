@@ -6,7 +6,7 @@ from sklearn.linear_model import ElasticNet, Lasso, Ridge
 
 from course import losses
 from course.gradcheck import numerical_gradient
-from course.regularization_lab import (
+from course.lessons.regularization import (
     data_loss,
     data_loss_grad,
     ista_step,

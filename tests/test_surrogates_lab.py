@@ -1,4 +1,4 @@
-"""Lesson 07's laboratory (course.surrogates_lab) against independent oracles.
+"""Lesson 07's laboratory (course.lessons.surrogates) against independent oracles.
 
 Hard scores are checked with sklearn, soft scores with their closed forms,
 BCE with torch, and the torch-wrapped course losses that train the
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score, jaccard_score
 
-from course import surrogates_lab as lab
+from course.lessons import surrogates as lab
 
 
 # ----------------------------------------------------------------- data

@@ -38,7 +38,7 @@ def tv_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="non
     return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
 
 
-def torch_softmax_focal(x, y, gamma=2.0):
+def torch_softmax_focal(x, y, gamma):
     log_py = F.log_softmax(x, dim=1).gather(1, y.unsqueeze(1)).squeeze(1)
     return (-(1 - log_py.exp()) ** gamma * log_py).mean()
 
@@ -95,14 +95,14 @@ def test_mlp_trains_on_none_loss_reduced_in_torch():
                 lambda out, t: tv_sigmoid_focal_loss(out, t, gamma=1.0).mean(), lr=0.5)
 
 
-@pytest.mark.parametrize("gamma", [0.0, 2.0])
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
 def test_multiclass_mlp_trains_as_with_torch(gamma):
     torch.manual_seed(4)
     X = torch.randn(40, 5, dtype=torch.float64)
     y = X[:, :3].argmax(dim=1)
     course = as_torch_loss(softmax_focal_loss, softmax_focal_loss_grad, gamma=gamma)
     # at gamma = 0 the reference is torch's own cross-entropy
-    reference = F.cross_entropy if gamma == 0 else (lambda out, t: torch_softmax_focal(out, t))
+    reference = F.cross_entropy if gamma == 0 else (lambda out, t: torch_softmax_focal(out, t, gamma))
     train_twins(mlp(5, 8, 3), X, y, course, reference, lr=0.3)
 
 

@@ -1,29 +1,16 @@
 """Lesson 00's threshold explorer, driven without a browser."""
 
-import ipywidgets as widgets
 import numpy as np
 
-from course import basics
-from course.widgets.basics import exam_data, threshold_explorer, threshold_state
+from course.lessons import basics
+from course.lessons.basics import exam_data
+from course.widgets.basics import threshold_explorer, threshold_state
 
 
 def _no_point_between(x, a, b):
     """True when no data point lies in (min, max] (so accuracy cannot change)."""
     low, high = sorted((a, b))
     return not np.any((x > low) & (x <= high))
-
-
-def test_first_control_is_a_slider_whose_one_step_changes_figure_data_and_readout():
-    explorer = threshold_explorer(render=False)
-    name, first = next(iter(explorer.controls.items()))
-    assert name == "threshold" and isinstance(first, widgets.FloatSlider)
-    before, text = explorer.state, explorer.readout.value
-    first.value = first.value + first.step
-    after = explorer.state
-    assert after["threshold"] == before["threshold"] + first.step
-    assert after["cross_entropy"] != before["cross_entropy"]
-    assert not np.allclose(after["probability"], before["probability"])
-    assert explorer.readout.value != text
 
 
 def test_accuracy_is_piecewise_constant_while_cross_entropy_moves():

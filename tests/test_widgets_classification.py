@@ -16,19 +16,21 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
-from course.widgets.classification import (
+from course.lessons.classification import (
     LAM,
     MARGIN_LOSSES,
     boundary_angle,
-    boundary_explorer,
     boundary_line,
-    boundary_state,
     margin_loss,
     mislabelled_point,
-    softmax_explorer,
-    softmax_state,
     train_linear,
     two_blobs,
+)
+from course.widgets.classification import (
+    boundary_explorer,
+    boundary_state,
+    softmax_explorer,
+    softmax_state,
 )
 
 

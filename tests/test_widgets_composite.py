@@ -1,30 +1,18 @@
 """Lesson 09's beta explorer and linear-VAE closed form, checked without a browser."""
 
-import ipywidgets as widgets
 import numpy as np
 import pytest
 
 from course import losses
-from course.widgets.composite import (
-    beta_explorer,
-    beta_state,
-    digits,
+from course.lessons.composite import (
+    centered_digits,
     linear_vae_grad,
     linear_vae_objective,
     linear_vae_optimum,
     noise_set,
     water_filling,
 )
-
-
-def test_first_control_is_a_slider_whose_step_moves_figure_and_readout():
-    explorer = beta_explorer(render=False)
-    slider = next(iter(explorer.controls.values()))
-    assert isinstance(slider, (widgets.FloatSlider, widgets.IntSlider))
-    text, state = explorer.readout.value, explorer.state
-    slider.value = slider.value + slider.step
-    assert explorer.readout.value != text
-    assert explorer.state["level"] != state["level"] and explorer.state["kl"] != state["kl"]
+from course.widgets.composite import beta_explorer, beta_state
 
 
 def test_moving_beta_updates_state_readout_and_figure():
@@ -60,7 +48,7 @@ def test_closed_form_matches_vae_loss_and_is_stationary(beta):
 
 def test_objective_matches_monte_carlo_vae_loss():
     """The exact noise set gives what plain random sampling estimates."""
-    X = digits()[0][:200]
+    X = centered_digits()[0][:200]
     W, V, logvar = linear_vae_optimum(0.3)
     exact = linear_vae_objective(W, V, logvar, 0.3, X=X)[0]
     rng = np.random.default_rng(0)
@@ -72,7 +60,7 @@ def test_objective_matches_monte_carlo_vae_loss():
 
 
 def test_gradient_matches_finite_differences():
-    X = digits()[0][:30]
+    X = centered_digits()[0][:30]
     rng = np.random.default_rng(1)
     W, V, logvar = (p + 0.05 * rng.standard_normal(p.shape) for p in linear_vae_optimum(0.5))
     dW, dV, ds = linear_vae_grad(W, V, logvar, 0.5, X=X)
@@ -90,7 +78,7 @@ def test_gradient_matches_finite_differences():
 
 
 def test_terms_are_monotone_in_beta_and_collapse_at_twice_the_top_variance():
-    lam = digits()[1]
+    lam = centered_digits()[1]
     grid = np.linspace(0.02, 2.0, 100)
     rec, kl, active = water_filling(grid)
     assert np.all(np.diff(rec) >= 0) and np.all(np.diff(kl) <= 0) and np.all(np.diff(active) <= 0)

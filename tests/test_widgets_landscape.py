@@ -4,8 +4,9 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 
-from course import landscape as L
-from course.widgets.landscape import STEPS, curvature_bound, descent_explorer, descent_state, minima
+from course.lessons import landscape as L
+from course.lessons.landscape import curvature_bound, minima
+from course.widgets.landscape import STEPS, descent_explorer, descent_state
 
 
 def _bowl_lambda_max():

@@ -1,31 +1,11 @@
 """Lesson 03's noise explorer and heteroscedastic fit, driven without a browser."""
 
-import ipywidgets as widgets
 import numpy as np
 import pytest
 from scipy import stats
 
-from course.widgets.likelihood import (
-    NOISES,
-    fit_heteroscedastic,
-    funnel_data,
-    noise_fit_explorer,
-    noise_fit_state,
-    standard_noise,
-)
-
-
-def test_first_control_is_a_slider_whose_one_step_changes_figure_data_and_readout():
-    explorer = noise_fit_explorer(render=False)
-    name, first = next(iter(explorer.controls.items()))
-    assert name == "scale" and isinstance(first, widgets.FloatSlider)
-    before, text = explorer.state, explorer.readout.value
-    first.value = first.value + first.step
-    after = explorer.state
-    assert not np.allclose(after["y"], before["y"])
-    assert not np.allclose(after["density"]["gaussian"], before["density"]["gaussian"])
-    assert after["sigma"] > before["sigma"]
-    assert explorer.readout.value != text
+from course.lessons.likelihood import NOISES, fit_heteroscedastic, funnel_data, standard_noise
+from course.widgets.likelihood import noise_fit_explorer, noise_fit_state
 
 
 def test_fitted_scale_grows_in_proportion_to_the_noise_slider():

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from course import losses
-from course.widgets.regression import fit_line, huber_fit_explorer, huber_fit_state, outlier_data
+from course.lessons.regression import fit_line, outlier_data
+from course.widgets.regression import huber_fit_explorer, huber_fit_state
 
 
 def test_moving_delta_changes_fit_curve_and_readout():
@@ -54,3 +55,13 @@ def test_huge_delta_is_least_squares_and_tiny_delta_resists_outliers():
     x, y = outlier_data(30.0)
     assert np.allclose(fit_line(x, y, "huber", delta=100.0), fit_line(x, y, "mse"))
     assert abs(huber_fit_state(delta=0.1, outlier=30.0)["fits"]["huber"][0] - 1.5) < 0.15
+
+
+@pytest.mark.parametrize("delta", [0.3, 1.0, 2.5, 7.0])
+def test_huber_value_uses_the_sliders_delta(delta):
+    """The readout's mean Huber loss, against the closed form at the slider's delta."""
+    state = huber_fit_state(delta=delta, outlier=30.0)
+    slope, intercept = state["fits"]["huber"]
+    r = np.abs(slope * state["x"] + intercept - state["y"])
+    closed_form = np.mean(np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)))
+    assert state["huber_value"] == pytest.approx(closed_form, rel=1e-12)

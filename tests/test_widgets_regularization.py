@@ -1,27 +1,11 @@
 """Lesson 08's regularization explorer, driven without a browser."""
 
-import ipywidgets as widgets
 import numpy as np
 import pytest
 
 from course import losses
-from course.regularization_lab import PENALTIES, data_loss, objective
-from course.widgets.regularization import (
-    lesson_data,
-    regularization_explorer,
-    regularization_state,
-    two_feature_data,
-)
-
-
-def test_first_control_is_a_slider_whose_step_moves_figure_and_readout():
-    explorer = regularization_explorer(render=False)
-    slider = next(iter(explorer.controls.values()))
-    assert isinstance(slider, (widgets.FloatSlider, widgets.IntSlider))
-    text, w = explorer.readout.value, explorer.state["w"].copy()
-    slider.value = slider.value + slider.step
-    assert explorer.readout.value != text
-    assert not np.allclose(explorer.state["w"], w)
+from course.lessons.regularization import PENALTIES, data_loss, lesson_data, objective, two_feature_data
+from course.widgets.regularization import regularization_explorer, regularization_state
 
 
 def test_dropdown_switches_the_penalty():

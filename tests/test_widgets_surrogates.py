@@ -4,7 +4,6 @@ The oracle for every hard score is sklearn's ``jaccard_score`` / ``f1_score``
 on each image, and for the soft scores the closed forms written out here.
 """
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -57,17 +56,6 @@ def data():
         band = (p >= 0.41) & (p < 0.47)
         p[band] = 0.40
     return {"soft": soft, "sharp": sharp}, masks
-
-
-def test_first_control_is_a_slider_whose_one_step_changes_figure_and_readout(data):
-    predictions, masks = data
-    explorer = threshold_explorer(predictions, masks, render=False)
-    first = next(iter(explorer.controls.values()))
-    assert isinstance(first, (widgets.FloatSlider, widgets.IntSlider))
-    text, x_before = explorer.readout.value, _marker(explorer)
-    first.value = first.value + first.step
-    assert explorer.readout.value != text
-    assert _marker(explorer) == pytest.approx(x_before + first.step)
 
 
 def test_hard_scores_move_in_steps_while_soft_scores_stay_put(data):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course import basics as B
+from course.lessons import basics as B
 
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course import landscape as L
+from course.lessons import landscape as L
 
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 

@@ -6,14 +6,14 @@ The learner's functions have the library's signatures:
 a scalar threshold or one per coordinate; a negative threshold raises
 ValueError) and ``ista_step(w, X, y, lr, lam)`` (one proximal-gradient step
 on ``0.5 * mean((X @ w - y)**2) + lam * ||w||_1``, from
-:mod:`course.regularization_lab`).
+:mod:`course.lessons.regularization`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from course import regularization_lab as lab
+from course.lessons import regularization as lab
 from course.losses import regularization as R
 
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake

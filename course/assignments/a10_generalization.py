@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course import calibration as K
+from course.lessons import generalization as K
 from course.losses import imbalance as I
 
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake

@@ -1,7 +1,7 @@
 """Checks for solutions/11_diagnostics.ipynb: EMA smoothing, per-example loss, precision@k.
 
 The learner's functions have the library's signatures (references in
-:mod:`course.diagnostics`):
+:mod:`course.lessons.diagnostics`):
 
 * ``ema_smooth(values, beta=0.9)``: the bias-corrected exponential moving
   average ``m_t = beta m_{t-1} + (1 - beta) x_t`` (``m_0 = 0``), returned as
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course import diagnostics as D
+from course.lessons import diagnostics as D
 
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 

@@ -145,14 +145,16 @@ def class_targets(target, shape: tuple, ignore_index: int | None, weight) -> Cla
     return ClassTargets(t, ignored, row_weight)
 
 
-def class_weight(weight, classes: int, dtype) -> np.ndarray | None:
-    """``weight`` as an array of shape (C,) in ``dtype``, or None."""
+def class_weight(weight, classes: int, dtype, name: str = "weight") -> np.ndarray | None:
+    """``weight`` as an array of shape (C,) in ``dtype``, or None (the argument's ``name``
+    goes into the error message)."""
     if weight is None:
         return None
-    w = as_float(weight, "weight", dtype=dtype)
+    w = as_float(weight, name, dtype=dtype)
     if w.shape != (classes,):
         raise ValueError(
-            f"weight must have shape ({classes},), one entry per class, got shape {w.shape}"
+            f"{name} must be None or per-class weights of shape ({classes},), one entry per class, "
+            f"got shape {w.shape}"
         )
     return w
 

@@ -157,20 +157,59 @@ def scaled(grad: np.ndarray, count: int, reduction: str) -> np.ndarray:
     return np.asarray(grad)
 
 
-def log_sigmoid(x: np.ndarray) -> np.ndarray:
-    """log(sigmoid(x)) = -softplus(-x), computed without overflow for any finite x."""
-    return -softplus(-x)
+# np.errstate for the losses whose stable forms pass through inf or log(0) on purpose
+quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
+
+def log1p_exp_neg_abs(x: np.ndarray) -> np.ndarray:
+    """log1p(exp(-|x|)): the part of softplus(x) and softplus(-x) that never overflows.
+
+    ``softplus(x) = max(x, 0) + log1p(exp(-|x|))``; losses that need both
+    ``softplus(x)`` and ``softplus(-x)`` compute this once. Written in place:
+    at a million elements every temporary array costs a page-faulted allocation.
+    """
+    out = np.abs(x)
+    if out.ndim == 0:
+        return np.log1p(np.exp(-out))
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    return np.log1p(out, out=out)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact and finite for huge |x|."""
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    x = np.asarray(x)
+    out = log1p_exp_neg_abs(x)
+    out += np.maximum(x, 0)
+    return out
+
+
+def log_sigmoid(x: np.ndarray) -> np.ndarray:
+    """log(sigmoid(x)) = -softplus(-x), computed without overflow for any finite x."""
+    return -softplus(-np.asarray(x))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) without overflow: uses exp(-|x|) on both branches."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(x), copy=False)
+    """1 / (1 + exp(-x)).
+
+    For x below about -709 (float64) or -88 (float32) ``exp(-x)`` overflows to
+    inf and the quotient is then 0, exactly: the overflow is expected, not reported.
+    """
+    x = np.asarray(x)
+    with np.errstate(over="ignore"):
+        out = np.exp(-x)
+    out += 1.0  # (a float: a Python int operand is several times slower)
+    if out.ndim == 0:
+        return np.asarray(1.0 / out, dtype=out.dtype)
+    return np.reciprocal(out, out=out)
+
+
+def _shift_out_max(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(x - peak, peak)`` with ``peak`` the max along ``axis`` (kept), or 0 where it is
+    not finite, so that an all ``-inf`` slice stays ``-inf`` instead of becoming NaN."""
+    peak = np.max(x, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0).astype(peak.dtype, copy=False)
+    return x - peak, peak
 
 
 def logsumexp(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
@@ -178,16 +217,21 @@ def logsumexp(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
 
     An all ``-inf`` slice gives ``-inf`` (not NaN); a ``+inf`` entry gives ``+inf``.
     """
-    peak = np.max(x, axis=axis, keepdims=True)
-    peak = np.where(np.isfinite(peak), peak, 0)
+    shifted, peak = _shift_out_max(x, axis)
     with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+        out = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True)) + peak
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """x - logsumexp(x): log-probabilities that never overflow."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    """(x - max) - log(sum(exp(x - max))): log-probabilities that never overflow.
+
+    Subtracting the shifted log-sum-exp from the shifted ``x`` (not the full
+    one from ``x``) keeps float32 precision when the logits are large.
+    """
+    shifted, _ = _shift_out_max(x, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_float, as_index, check_reduction, reduce
+from ._common import as_float, as_index, check_reduction, logsumexp, reduce
 
 __all__ = ["ctc_loss", "ctc_loss_grad"]
 
@@ -165,7 +165,7 @@ def _forward(emissions, skip_penalty, il, tl, keep=False):
             alphas[t] = alpha
         if t in ends:
             idx = ends[t]
-            log_likelihood[idx] = _logsumexp_rows(alpha[idx] + final[idx])
+            log_likelihood[idx] = logsumexp(alpha[idx] + final[idx], axis=1)
     return log_likelihood, alphas
 
 
@@ -193,12 +193,6 @@ def _backward(emissions, skip_penalty, il, tl):
         betas[t] = rest
         np.add(rest, emissions[t], out=beta)
     return betas
-
-
-def _logsumexp_rows(x):
-    peak = np.max(x, axis=1, keepdims=True)
-    peak = np.maximum(peak, np.finfo(x.dtype).min)
-    return np.log(np.sum(np.exp(x - peak), axis=1)) + peak[:, 0]
 
 
 # --------------------------------------------------------------- public API

@@ -38,7 +38,22 @@ from ._class_rows import (
     target_nll,
     to_rows,
 )
-from ._classification_margin import (
+from ._common import (
+    as_float,
+    as_floats,
+    check_reduction,
+    check_same_shape,
+    log1p_exp_neg_abs,
+    log_softmax,
+    quiet,
+    reduce,
+    scaled,
+    sigmoid,
+    softmax,
+    softplus,
+)
+from ._zero_d import accept_0d
+from .classification_margins import (
     hinge_embedding_loss,
     hinge_embedding_loss_grad,
     hinge_loss,
@@ -48,17 +63,6 @@ from ._classification_margin import (
     multilabel_margin_loss,
     multilabel_margin_loss_grad,
 )
-from ._common import (
-    as_float,
-    as_floats,
-    check_reduction,
-    check_same_shape,
-    log_softmax,
-    reduce,
-    scaled,
-    softmax,
-)
-from ._zero_d import accept_0d
 
 __all__ = [
     "cross_entropy", "cross_entropy_grad",
@@ -73,9 +77,6 @@ __all__ = [
     "hinge_loss", "hinge_loss_grad",
     "softmax", "log_softmax",
 ]
-
-_quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
-
 
 def _mean_scale(reduction: str, denominator) -> float:
     """d(reduced)/d(per-row loss) as a Python float: 1/denominator for "mean".
@@ -143,7 +144,7 @@ def _smoothed_probabilities(probs, w, label_smoothing):
     return probs if w is None else probs * w
 
 
-@_quiet
+@quiet
 def cross_entropy(
     input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
     label_smoothing: float = 0.0,
@@ -218,7 +219,7 @@ def cross_entropy(
     return _reduce_rows(loss, reduction, x.shape, targets.total_weight())
 
 
-@_quiet
+@quiet
 def cross_entropy_grad(
     input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
     label_smoothing: float = 0.0,
@@ -282,7 +283,7 @@ def _prepare_nll(input, target, weight, ignore_index, reduction):
     return x, rows, class_targets(target, x.shape, ignore_index, w)
 
 
-@_quiet
+@quiet
 def nll_loss(
     input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
 ) -> np.ndarray:
@@ -306,7 +307,7 @@ def nll_loss(
     return _reduce_rows(loss, reduction, x.shape, targets.total_weight())
 
 
-@_quiet
+@quiet
 def nll_loss_grad(
     input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
 ) -> np.ndarray:
@@ -356,7 +357,7 @@ def _prepare_bce(input, target, weight):
     return p, y, _broadcast_weight(weight, p.shape, p.dtype, "weight")
 
 
-@_quiet
+@quiet
 @accept_0d
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> np.ndarray:
     r"""Binary cross-entropy of probabilities, ``F.binary_cross_entropy``.
@@ -384,7 +385,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
 _BCE_GRAD_FLOOR = float(np.float32(1e-12))
 
 
-@_quiet
+@quiet
 @accept_0d
 def binary_cross_entropy_grad(input, target, weight=None, reduction: str = "mean") -> np.ndarray:
     r"""Gradient of :func:`binary_cross_entropy`: :math:`w\,(p - y) / \max(p(1-p),\ 10^{-12})`.
@@ -411,44 +412,7 @@ def _prepare_logits(input, target, weight, reduction, pos_weight=None):
     return x, y, w, _broadcast_weight(pos_weight, x.shape, x.dtype, "pos_weight")
 
 
-def _log1p_exp_neg_abs(x: np.ndarray) -> np.ndarray:
-    """log1p(exp(-|x|)): the part of softplus(±x) that never overflows."""
-    out = np.abs(x)
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-    return np.log1p(out, out=out)
-
-
-# exp(z) overflows for z above log(largest float): about 709 in float64, 88 in float32
-_EXP_LIMIT = {np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
-
-
-def _softplus_neg(x: np.ndarray) -> np.ndarray:
-    """softplus(-x) = -log(sigmoid(x)) = log(1 + exp(-x)), finite for any finite x.
-
-    ``log1p(exp(-x))`` is accurate wherever ``exp(-x)`` is finite; a batch
-    with logits below about -709 (float64) or -88 (float32) takes the form
-    that never overflows, ``log1p(exp(-|x|)) - min(x, 0)``, as PyTorch does.
-    """
-    if not x.size or x.min() > -_EXP_LIMIT[x.dtype]:  # False for NaN too
-        out = np.negative(x)
-        np.exp(out, out=out)
-        return np.log1p(out, out=out)
-    out = _log1p_exp_neg_abs(x)
-    out -= np.minimum(x, 0.0)
-    return out
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)); exp overflows to inf for x < -709 and the quotient is then 0, exactly."""
-    out = np.negative(x)
-    np.exp(out, out=out)
-    out += 1.0  # (a float: a Python int operand is several times slower)
-    np.reciprocal(out, out=out)
-    return out
-
-
-@_quiet
+@quiet
 @accept_0d
 def binary_cross_entropy_with_logits(
     input, target, weight=None, reduction: str = "mean", pos_weight=None
@@ -467,7 +431,7 @@ def binary_cross_entropy_with_logits(
     plain mean of ``w * loss``. Infinite logits give NaN or inf as PyTorch's do.
     """
     x, y, w, pw = _prepare_logits(input, target, weight, reduction, pos_weight)
-    loss = _softplus_neg(x)
+    loss = softplus(-x)
     if pw is not None:
         loss *= (pw - 1.0) * y + 1.0
     loss += (1.0 - y) * x
@@ -476,7 +440,7 @@ def binary_cross_entropy_with_logits(
     return reduce(loss, reduction)
 
 
-@_quiet
+@quiet
 @accept_0d
 def binary_cross_entropy_with_logits_grad(
     input, target, weight=None, reduction: str = "mean", pos_weight=None
@@ -487,7 +451,7 @@ def binary_cross_entropy_with_logits_grad(
     :math:`w\,[(1 + (p - 1)y)\,\sigma(x) - p\,y]`.
     """
     x, y, w, pw = _prepare_logits(input, target, weight, reduction, pos_weight)
-    grad = _sigmoid(x)
+    grad = sigmoid(x)
     if pw is None:
         grad -= y
     else:
@@ -499,7 +463,7 @@ def binary_cross_entropy_with_logits_grad(
     return scaled(grad, grad.size, reduction)
 
 
-@_quiet
+@quiet
 @accept_0d
 def soft_margin_loss(input, target, reduction: str = "mean") -> np.ndarray:
     r"""Two-class logistic loss, ``F.soft_margin_loss``: :math:`\ell_i = \log(1 + e^{-y_i x_i})`.
@@ -512,17 +476,17 @@ def soft_margin_loss(input, target, reduction: str = "mean") -> np.ndarray:
     check_reduction(reduction)
     x, y = input_and_labels(input, target)
     check_same_shape(x, y)
-    return reduce(_softplus_neg(y * x), reduction)
+    return reduce(softplus(-(y * x)), reduction)
 
 
-@_quiet
+@quiet
 @accept_0d
 def soft_margin_loss_grad(input, target, reduction: str = "mean") -> np.ndarray:
     r"""Gradient of :func:`soft_margin_loss`: :math:`-y\,\sigma(-y x)`."""
     check_reduction(reduction)
     x, y = input_and_labels(input, target)
     check_same_shape(x, y)
-    grad = _sigmoid(np.negative(y * x))
+    grad = sigmoid(np.negative(y * x))
     grad *= -y
     return scaled(grad, grad.size, reduction)
 
@@ -534,7 +498,7 @@ def _prepare_multilabel(input, target, weight, reduction):
     return x, y, w
 
 
-@_quiet
+@quiet
 def multilabel_soft_margin_loss(
     input, target, weight=None, reduction: str = "mean"
 ) -> np.ndarray:
@@ -553,7 +517,7 @@ def multilabel_soft_margin_loss(
     x, y, w = _prepare_multilabel(input, target, weight, reduction)
     # both softplus(±x) from one log1p(exp(-|x|)); neither loses the small
     # term to cancellation the way softplus(-x) + x would for x << 0
-    shared = _log1p_exp_neg_abs(x)
+    shared = log1p_exp_neg_abs(x)
     loss = (shared - np.minimum(x, 0.0)) * y
     loss += (shared + np.maximum(x, 0.0)) * (1.0 - y)
     if w is not None:
@@ -563,13 +527,13 @@ def multilabel_soft_margin_loss(
     return reduce(per_sample, reduction)
 
 
-@_quiet
+@quiet
 def multilabel_soft_margin_loss_grad(
     input, target, weight=None, reduction: str = "mean"
 ) -> np.ndarray:
     r"""Gradient of :func:`multilabel_soft_margin_loss`: :math:`w\,(\sigma(x) - y) / C`."""
     x, y, w = _prepare_multilabel(input, target, weight, reduction)
-    grad = _sigmoid(x)
+    grad = sigmoid(x)
     grad -= y
     if w is not None:
         grad *= w

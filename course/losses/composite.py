@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._common import as_floats, check_positive, check_reduction, reduce, scaled
+from .classification import binary_cross_entropy, binary_cross_entropy_grad
+from .regression import mse_loss, mse_loss_grad
 
 __all__ = [
     "gaussian_kl", "gaussian_kl_grad",
@@ -24,10 +26,6 @@ __all__ = [
 ]
 
 _RECONSTRUCTIONS = ("bce", "mse")
-_LOG_FLOOR = -100.0  # torch's clamp on each log in F.binary_cross_entropy
-# torch's clamp on r(1 - r) in its backward: written 1e-12 but stored as a float32
-# constant, so even in float64 the floor is 9.99999996e-13 (measured, torch 2.13).
-_BCE_GRAD_FLOOR = float(np.float32(1e-12))
 
 
 def _latent(mu, logvar):
@@ -170,14 +168,8 @@ def vae_loss(
     constrained variational framework", ICLR.
     """
     recon, x, mu, logvar = _vae_inputs(recon, x, mu, logvar, beta, reconstruction, reduction)
-    if reconstruction == "bce":
-        with np.errstate(divide="ignore"):
-            log_r = np.maximum(np.log(recon), _LOG_FLOOR)
-            log_1mr = np.maximum(np.log1p(-recon), _LOG_FLOOR)
-        elementwise = -(x * log_r + (1 - x) * log_1mr)
-    else:
-        elementwise = (recon - x) ** 2
-    loss = _sum_per_sample(elementwise)
+    reconstruction_loss = binary_cross_entropy if reconstruction == "bce" else mse_loss
+    loss = _sum_per_sample(reconstruction_loss(recon, x, reduction="none"))
     loss += loss.dtype.type(beta) * _kl_per_sample(mu, logvar)
     return reduce(loss, reduction)
 
@@ -201,11 +193,8 @@ def vae_loss_grad(
     """
     recon, x, mu, logvar = _vae_inputs(recon, x, mu, logvar, beta, reconstruction, reduction)
     n = recon.shape[0]
-    if reconstruction == "bce":
-        floor = recon.dtype.type(_BCE_GRAD_FLOOR)
-        d_recon = (recon - x) / np.maximum(recon * (1 - recon), floor)
-    else:
-        d_recon = 2 * (recon - x)
+    reconstruction_grad = binary_cross_entropy_grad if reconstruction == "bce" else mse_loss_grad
+    d_recon = reconstruction_grad(recon, x, reduction="none")
     d_mu, d_logvar = gaussian_kl_grad(mu, logvar, reduction="sum")
     b = mu.dtype.type(beta)
     d_mu *= b

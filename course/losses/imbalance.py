@@ -24,6 +24,7 @@ import numpy as np
 
 from ._class_rows import (
     class_targets,
+    class_weight,
     from_rows,
     log_prob_of_label,
     logit_rows,
@@ -209,13 +210,9 @@ def sigmoid_focal_loss_grad(
 
 # ----------------------------------------------------------- softmax focal
 def _class_alpha(alpha, classes: int, dtype) -> np.ndarray | None:
-    if alpha is None:
+    a = class_weight(alpha, classes, dtype, name="alpha")
+    if a is None:
         return None
-    a = as_float(alpha, "alpha", dtype=dtype)
-    if a.shape != (classes,):
-        raise ValueError(
-            f"alpha must be None or per-class weights of shape ({classes},), got shape {a.shape}"
-        )
     if not (np.isfinite(a).all() and (a >= 0).all()):
         raise ValueError("alpha must hold finite weights >= 0")
     return a

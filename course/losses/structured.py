@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._boxes import (
+from ._common import as_float, as_floats, check_positive, reduce, scaled
+from ._ctc import ctc_loss, ctc_loss_grad
+from .structured_boxes import (
     box_iou,
     detection_loss,
     detection_loss_grad,
@@ -33,8 +35,6 @@ from ._boxes import (
     generalized_box_iou_loss,
     generalized_box_iou_loss_grad,
 )
-from ._common import as_float, as_floats, check_positive, reduce, scaled
-from ._ctc import ctc_loss, ctc_loss_grad
 
 __all__ = [
     "ctc_loss", "ctc_loss_grad",

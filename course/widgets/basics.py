@@ -9,27 +9,14 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from course import basics, losses
+from course import losses
+from course.lessons import basics
+from course.lessons.basics import exam_data
 from course.plots import LOSS_COLORS, OKABE_ITO, figure, finish
 
 from ._base import Explorer
 
 T_MIN, T_MAX = 0.0, 8.0
-
-
-def exam_data(n: int = 24, seed: int = 3):
-    """Hours studied ``x`` and pass (1) / fail (0) ``y`` for ``n`` students.
-
-    Half fail (hours around 3), half pass (hours around 5); the groups
-    overlap, so no threshold separates them perfectly. Sorted by hours.
-    """
-    rng = np.random.default_rng(seed)
-    half = n // 2
-    x = np.concatenate([rng.normal(3.0, 1.1, half), rng.normal(5.0, 1.1, n - half)])
-    x = np.clip(x, 0.2, 7.8)
-    y = np.concatenate([np.zeros(half), np.ones(n - half)])
-    order = np.argsort(x)
-    return x[order], y[order]
 
 
 def threshold_state(threshold: float = 2.0, sharpness: float = 1.5, n_grid: int = 401) -> dict:

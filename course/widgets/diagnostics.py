@@ -4,23 +4,20 @@ The fixed problem: 300 of sklearn's digits with 20 % of their labels
 flipped, a one-hidden-layer ReLU network (64 units), full-batch gradient
 descent with momentum 0.9 for 150 epochs, and 500 clean validation digits.
 :func:`lr_state` trains it at ``lr = 10 ** log10_lr`` (about 0.1 s, cached)
-and names the regime with :func:`course.diagnostics.diagnose`;
+and names the regime with :func:`course.lessons.diagnostics.diagnose`;
 :func:`lr_explorer` wires the slider to it.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import ipywidgets as widgets
 import numpy as np
 
-from course.diagnostics import diagnose, digits_split, flip_labels, train_with_history
+from course.lessons.diagnostics import diagnose, lr_history
 from course.plots import OKABE_ITO, figure, finish
 
 from ._base import Explorer
 
-N_TRAIN, N_VAL, FLIP_FRACTION, EPOCHS, HIDDEN = 300, 500, 0.2, 150, 64
 TRAIN_COLOR, VAL_COLOR = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
 
 REGIME_TEXT = {
@@ -32,25 +29,10 @@ REGIME_TEXT = {
 }
 
 
-@lru_cache(maxsize=1)
-def lesson_problem():
-    """The widget's data: ``X, noisy_y, X_val, y_val`` (300 training digits, 20 % flipped)."""
-    X, y, X_val, y_val = digits_split(N_TRAIN, N_VAL, seed=1)
-    noisy, _ = flip_labels(y, FLIP_FRACTION, 10, seed=0)
-    return X, noisy, X_val, y_val
-
-
-@lru_cache(maxsize=64)
-def _history(log10_lr: float) -> dict:
-    X, y, X_val, y_val = lesson_problem()
-    return train_with_history(X, y, X_val, y_val, hidden=HIDDEN, lr=10.0**log10_lr, epochs=EPOCHS,
-                              batch_size=N_TRAIN, momentum=0.9, seed=0)
-
-
 def lr_state(log10_lr: float = -1.0) -> dict:
     """Loss curves and diagnosis for one learning rate ``10 ** log10_lr``."""
     log10_lr = round(float(log10_lr), 6)
-    history = _history(log10_lr)
+    history = lr_history(log10_lr)
     train, val = history["train_loss"], history["val_loss"]
     regime, epoch = diagnose(train, val)
     finite = np.isfinite(val)

@@ -9,48 +9,22 @@ only wires the slider to it.
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
-
 import ipywidgets as widgets
 
 from course import losses
-from course.calibration import (
+from course.lessons.generalization import (
+    calibration_logits,
     expected_calibration_error,
-    fit_temperature,
+    fitted_temperature,
     reliability_bins,
     temperature_nll,
     top_label,
 )
-from course.generalization_lab import digits_split, fit_softmax, random_features
 from course.plots import LOSS_COLORS, OKABE_ITO, figure, finish
 
 from ._base import Explorer
 
 N_BINS = 10
-SMOOTHING = 0.1
-
-
-@lru_cache(maxsize=4)
-def calibration_logits(seed: int = 0, eps: float = SMOOTHING):
-    """Validation and test logits of a softmax layer on random features of clean digits.
-
-    Trained with ``cross_entropy(label_smoothing=eps)`` (600 full-batch Adam
-    steps); the digits' 30 % test part is split in two, even rows for
-    validation (fitting ``T``), odd rows for the test. Returns
-    ``(z_val, y_val, z_test, y_test)``.
-    """
-    X_train, X_rest, y_train, y_rest = digits_split(seed)
-    features = random_features(256, seed=seed)
-    W, b, _ = fit_softmax(features(X_train), y_train,
-                          partial(losses.cross_entropy_grad, label_smoothing=eps), 600, 0.02)
-    z = features(X_rest) @ W + b
-    return z[::2], y_rest[::2], z[1::2], y_rest[1::2]
-
-
-@lru_cache(maxsize=4)
-def fitted_temperature(seed: int = 0, eps: float = SMOOTHING) -> float:
-    z_val, y_val, _, _ = calibration_logits(seed, eps)
-    return fit_temperature(z_val, y_val)
 
 
 def temperature_state(temperature: float = 1.0) -> dict:

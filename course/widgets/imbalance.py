@@ -11,16 +11,14 @@ share of the gradient that easy examples supply;
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import ipywidgets as widgets
 import numpy as np
 
 from course import losses
-from course.imbalance_lab import (
-    fit_linear,
+from course.lessons.imbalance import (
+    focal_fit,
     gradient_shares,
-    imbalanced_blobs,
+    lesson_data,
     objective,
     rare_class_report,
 )
@@ -28,23 +26,8 @@ from course.plots import LOSS_COLORS, OKABE_ITO, figure, finish
 
 from ._base import Explorer
 
-TRAIN_SEED, TEST_SEED = 0, 1000
-N_TRAIN, N_TEST = 10_000, 40_000
 FOCAL_COLOR = OKABE_ITO["vermillion"]
 RARE_COLOR = OKABE_ITO["orange"]
-
-
-@lru_cache(maxsize=1)
-def lesson_data():
-    """The lesson's training set (10,000 points, 100 rare) and test set (40,000, 400 rare)."""
-    return imbalanced_blobs(N_TRAIN, seed=TRAIN_SEED), imbalanced_blobs(N_TEST, seed=TEST_SEED)
-
-
-@lru_cache(maxsize=256)
-def _fit(gamma: float, alpha: float | None):
-    (X, y), _ = lesson_data()
-    loss = objective() if gamma == 0 and alpha is None else objective("focal", alpha=alpha, gamma=gamma)
-    return fit_linear(X, y, loss)
 
 
 def focal_state(gamma: float = 2.0, alpha: float = 0.25) -> dict:
@@ -59,8 +42,8 @@ def focal_state(gamma: float = 2.0, alpha: float = 0.25) -> dict:
     """
     gamma, alpha = float(gamma), float(alpha)
     (X, y), (X_test, y_test) = lesson_data()
-    w, b = _fit(round(gamma, 6), round(alpha, 6))
-    w_ce, b_ce = _fit(0.0, None)
+    w, b = focal_fit(round(gamma, 6), round(alpha, 6))
+    w_ce, b_ce = focal_fit(0.0, None)
     logits_ce = X @ w_ce + b_ce
 
     # loss of one example against the probability of its own label, p_t = sigmoid(z)

@@ -8,59 +8,22 @@ first: it is the control whose every step visibly moves the path.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import ipywidgets as widgets
 import numpy as np
 
-from course import landscape as L
+from course.lessons import landscape as L
+from course.lessons.landscape import PROBLEMS, curvature_bound, minima, named_problem, named_surface
 from course.plots import OKABE_ITO, figure, finish
 
 from ._base import Explorer
 
 STEPS = 100
-PROBLEMS = {"bowl": L.bowl_problem, "two-unit net": L.two_unit_net_problem}
-# known minima, for markers: found once by running long gradient descent from nearby points
-_MINIMUM_STARTS = {"bowl": [(1.0, 0.0)], "two-unit net": [(2.0, -1.0), (-0.6, 3.0)]}
-
-
-@lru_cache(maxsize=None)
-def problem(name: str) -> L.TwoParameterProblem:
-    if name not in PROBLEMS:
-        raise ValueError(f"landscape must be one of {sorted(PROBLEMS)}, got {name!r}")
-    return PROBLEMS[name]()
-
-
-@lru_cache(maxsize=None)
-def surface(name: str, n: int = 121):
-    """``(W1, W2, loss)`` on an ``n x n`` grid, computed once per landscape (read-only)."""
-    arrays = L.loss_surface(problem(name), n)
-    for a in arrays:
-        a.flags.writeable = False
-    return arrays
-
-
-@lru_cache(maxsize=None)
-def minima(name: str) -> tuple:
-    """The landscape's minima as ``((w1, w2), loss)`` pairs, deepest first."""
-    found = []
-    for start in _MINIMUM_STARTS[name]:
-        w = L.gradient_descent_path(problem(name).grad, start, lr=0.3, momentum=0.8, steps=600)[-1]
-        found.append((tuple(float(v) for v in w), float(problem(name).loss(*w))))
-    return tuple(sorted(found, key=lambda item: item[1]))
-
-
-def curvature_bound(name: str) -> float:
-    """``2 / λ_max`` of the Hessian at the deepest minimum (finite differences of the gradient)."""
-    point = np.array(minima(name)[0][0])
-    hessian = np.array([L.finite_difference_hvp(problem(name).grad, point, e, eps=1e-5) for e in np.eye(2)])
-    return float(2.0 / np.linalg.eigvalsh((hessian + hessian.T) / 2)[-1])
 
 
 def descent_state(lr: float = 0.5, momentum: float = 0.0, start_w1: float = -3.0,
                   start_w2: float = -1.5, landscape: str = "two-unit net", steps: int = STEPS) -> dict:
     """Everything the figure and readout show for one setting of the controls."""
-    prob = problem(landscape)
+    prob = named_problem(landscape)
     start = np.array([start_w1, start_w2], dtype=float)
     path = L.gradient_descent_path(prob.grad, start, lr=lr, momentum=momentum, steps=steps)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -70,7 +33,7 @@ def descent_state(lr: float = 0.5, momentum: float = 0.0, start_w1: float = -3.0
     return {
         "landscape": landscape, "lr": lr, "momentum": momentum, "start": start, "steps": steps,
         "path": path, "path_losses": path_losses, "final_loss": final, "start_loss": float(path_losses[0]),
-        "diverged": bool(diverged), "surface": surface(landscape), "minima": minima(landscape),
+        "diverged": bool(diverged), "surface": named_surface(landscape), "minima": minima(landscape),
         "extent": prob.extent, "labels": prob.labels, "lr_bound": curvature_bound(landscape),
     }
 

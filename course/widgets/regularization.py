@@ -11,64 +11,26 @@ wires the controls to it.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import ipywidgets as widgets
 import numpy as np
 
 from course import losses
+from course.lessons.regularization import (
+    GRID,
+    PENALTIES,
+    data_loss,
+    data_loss_grid,
+    holdout_mse,
+    lesson_data,
+    penalty_fits,
+    two_feature_data,
+)
 from course.plots import LOSS_COLORS, OKABE_ITO, figure, finish
-from course.regularization_lab import PENALTIES, data_loss, fit, sparse_regression
 
 from ._base import Explorer
 
-N_TRAIN, N_TEST, TRAIN_SEED, TEST_SEED = 50, 2000, 0, 1
 PENALTY_COLORS = {"L1 (lasso)": OKABE_ITO["orange"], "L2 (ridge)": OKABE_ITO["purple"],
                   "elastic net": OKABE_ITO["green"]}
-
-
-@lru_cache(maxsize=1)
-def lesson_data():
-    """``(X, y, w_true), (X_test, y_test)``: 50 training rows, 2,000 test rows, 30 features."""
-    X, y, w_true = sparse_regression(N_TRAIN, seed=TRAIN_SEED)
-    X_test, y_test, _ = sparse_regression(N_TEST, seed=TEST_SEED)
-    return (X, y, w_true), (X_test, y_test)
-
-
-@lru_cache(maxsize=1)
-def two_feature_data():
-    """A 2-feature problem with correlated features and true weights (2, 0.5): ``(X, y)``."""
-    rng = np.random.default_rng(3)
-    z = rng.standard_normal((40, 2))
-    X = np.column_stack([z[:, 0], 0.6 * z[:, 0] + 0.8 * z[:, 1]])
-    y = X @ np.array([2.0, 0.5]) + 0.5 * rng.standard_normal(40)
-    return X, y
-
-
-def holdout_mse(w) -> float:
-    """Mean squared error of ``X_test @ w`` on the lesson's test set (``mse_loss``)."""
-    _, (X_test, y_test) = lesson_data()
-    return float(losses.mse_loss(X_test @ w, y_test))
-
-
-@lru_cache(maxsize=256)
-def _fits(penalty: str, log_lam: float):
-    lam = 10.0**log_lam
-    r = PENALTIES[penalty]
-    (X, y, _), _ = lesson_data()
-    X2, y2 = two_feature_data()
-    return fit(X, y, lam, r), fit(X2, y2, lam, r)
-
-
-GRID = np.linspace(-1.0, 3.0, 121), np.linspace(-1.5, 2.0, 106)
-
-
-@lru_cache(maxsize=1)
-def _data_loss_grid():
-    X2, y2 = two_feature_data()
-    a, b = np.meshgrid(*GRID)
-    return np.array([[data_loss(np.array([u, v]), X2, y2) for u, v in zip(ra, rb)]
-                     for ra, rb in zip(a, b)])
 
 
 def regularization_state(log10_lam: float = -1.0, penalty: str = "L1 (lasso)") -> dict:
@@ -79,7 +41,7 @@ def regularization_state(log10_lam: float = -1.0, penalty: str = "L1 (lasso)") -
     lam = 10.0**log10_lam
     r = PENALTIES[penalty]
     (X, y, w_true), _ = lesson_data()
-    w, w2 = _fits(penalty, log10_lam)
+    w, w2 = penalty_fits(penalty, log10_lam)
     X2, y2 = two_feature_data()
     a, b = np.meshgrid(*GRID)
     penalty_grid = r * (np.abs(a) + np.abs(b)) + (1 - r) * 0.5 * (a**2 + b**2)
@@ -97,7 +59,7 @@ def regularization_state(log10_lam: float = -1.0, penalty: str = "L1 (lasso)") -
         "ols_test_mse": holdout_mse(np.linalg.lstsq(X, y, rcond=None)[0]),
         "w2": w2,
         "w2_ols": np.linalg.lstsq(X2, y2, rcond=None)[0],
-        "data_loss_grid": _data_loss_grid(),
+        "data_loss_grid": data_loss_grid(),
         "data_loss_at_w2": data_loss(w2, X2, y2),
         "penalty_grid": penalty_grid,
         "penalty_at_w2": float(losses.elastic_net_penalty(w2, r)),

@@ -19,13 +19,11 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from course import losses
+from course.lessons.structured import TARGET, box_slide_curves, predicted_boxes
 from course.plots import OKABE_ITO, figure, finish
 
 from ._base import Explorer
 
-TARGET = np.array([0.0, 0.0, 2.0, 2.0])
-WIDTH, HEIGHT = 2.0, 1.5
 OFFSETS = np.linspace(-5.0, 5.0, 401)
 COLORS = {
     "iou": OKABE_ITO["black"],
@@ -34,39 +32,6 @@ COLORS = {
     "target": OKABE_ITO["green"],
     "prediction": OKABE_ITO["orange"],
 }
-_H = 1e-6
-
-
-def predicted_boxes(offset, gap_y: float = 0.0) -> np.ndarray:
-    """Boxes ``(x1, y1, x2, y2)`` of width 2 and height 1.5 whose left edge is at ``offset``."""
-    offset = np.atleast_1d(np.asarray(offset, dtype=np.float64))
-    x1, y1 = offset, np.full_like(offset, 0.25 + gap_y)
-    return np.stack([x1, y1, x1 + WIDTH, y1 + HEIGHT], axis=-1)
-
-
-def _curves(offsets, gap_y):
-    boxes = predicted_boxes(offsets, gap_y)
-    target = np.broadcast_to(TARGET, boxes.shape)
-
-    def iou_of(b):
-        return losses.box_iou(b, TARGET[None, :])[:, 0]
-
-    iou = iou_of(boxes)
-    shift = np.array([_H, 0.0, _H, 0.0])
-    d_iou_loss = -(iou_of(boxes + shift) - iou_of(boxes - shift)) / (2 * _H)
-    giou = losses.generalized_box_iou_loss(boxes, target)
-    diou = losses.distance_box_iou_loss(boxes, target)
-    g_giou = losses.generalized_box_iou_loss_grad(boxes, target)
-    g_diou = losses.distance_box_iou_loss_grad(boxes, target)
-    return {
-        "iou": iou,
-        "iou_loss": 1 - iou,
-        "giou_loss": giou,
-        "diou_loss": diou,
-        "d_iou_loss": d_iou_loss,
-        "d_giou_loss": g_giou[:, 0] + g_giou[:, 2],
-        "d_diou_loss": g_diou[:, 0] + g_diou[:, 2],
-    }
 
 
 def box_slide_state(offset: float = -3.5, gap_y: float = 0.0) -> dict:
@@ -79,14 +44,14 @@ def box_slide_state(offset: float = -3.5, gap_y: float = 0.0) -> dict:
     right raises the loss, so gradient descent moves the box left).
     """
     offset, gap_y = float(offset), float(gap_y)
-    at = {key: float(value[0]) + 0.0 for key, value in _curves(np.array([offset]), gap_y).items()}
+    at = {key: float(value[0]) + 0.0 for key, value in box_slide_curves(np.array([offset]), gap_y).items()}
     return {
         "offset": offset,
         "gap_y": gap_y,
         "box": predicted_boxes(offset, gap_y)[0],
         "target": TARGET.copy(),
         "offsets": OFFSETS,
-        "curves": _curves(OFFSETS, gap_y),
+        "curves": box_slide_curves(OFFSETS, gap_y),
         "at": at,
         "disjoint": at["iou"] == 0.0,
     }

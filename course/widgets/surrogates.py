@@ -17,8 +17,8 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
 from course import metrics
+from course.lessons.surrogates import overlap_scores, threshold_sweep
 from course.plots import OKABE_ITO, figure, finish
-from course.surrogates_lab import overlap_scores, threshold_sweep
 
 from ._base import Explorer
 

@@ -1,4 +1,16 @@
-"""Calibration: is a model's confidence the probability that it is right?
+"""Lesson 10: noisy labels, a small model on digits, and calibration.
+
+* :func:`digits_split`: the digits of :mod:`course.data`, stratified split;
+  the label noise is :func:`course.data.flip_fraction_of_labels`;
+* :func:`random_features`: a fixed random ReLU layer, so that a softmax layer
+  on top is a wide one-hidden-layer network whose first layer is frozen;
+* :func:`fit_softmax`: full-batch Adam on the softmax layer for any loss of
+  :mod:`course.losses` given as its ``_grad`` function, recording test
+  accuracy along the way;
+* :func:`calibration_logits` and :func:`fitted_temperature`: the
+  label-smoothed model whose confidence the lesson's widget rescales.
+
+Calibration: is a model's confidence the probability that it is right?
 
 * :func:`reliability_bins`: confidences grouped into equal-width bins, with
   the accuracy and the mean confidence of each bin (the reliability diagram);
@@ -13,18 +25,84 @@ Binning, precisely: with ``B`` bins, bin ``b`` (0-based) holds the
 confidences in ``(b/B, (b+1)/B]``; a confidence of exactly 0 goes to bin 0.
 So bin ``b`` is ``ceil(B * c) - 1`` clipped to ``[0, B - 1]``, the
 convention of Guo et al. and of ``sklearn.calibration.calibration_curve``.
+
+The losses themselves live in :mod:`course.losses`; nothing here repeats
+their formulas.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache, partial
+from typing import Callable
+
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from course import losses
+from course.data import digits
 
 __all__ = [
+    "digits_split", "random_features", "fit_softmax",
     "bin_index", "reliability_bins", "top_label", "expected_calibration_error",
     "temperature_nll", "fit_temperature", "smoothed_targets", "smoothing_logit_gap",
+    "SMOOTHING", "calibration_logits", "fitted_temperature",
 ]
+
+
+def digits_split(seed: int = 0, test_size: float = 0.3):
+    """sklearn's digits (1,797 images, 10 classes), pixels in [0, 1], a stratified split.
+
+    Returns ``X_train, X_test, y_train, y_test``.
+    """
+    from sklearn.model_selection import train_test_split
+
+    X, y = digits()
+    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=y)
+
+
+def random_features(width: int = 256, inputs: int = 64, seed: int = 0):
+    """A frozen random ReLU layer ``x -> max(x W + b, 0)``, returned as a function."""
+    rng = np.random.default_rng(seed)
+    W = rng.normal(0.0, 1.0 / np.sqrt(inputs), (inputs, width))
+    b = rng.normal(0.0, 0.5, width)
+    return lambda X: np.maximum(np.asarray(X, dtype=np.float64) @ W + b, 0.0)
+
+
+def fit_softmax(features, labels, loss_grad: Callable, steps: int = 500, lr: float = 0.01,
+                eval_features=None, eval_labels=None, eval_every: int = 25):
+    """Train logits ``features @ W + b`` by full-batch Adam on a loss's gradient.
+
+    ``loss_grad(logits, labels)`` is the gradient of the mean loss with
+    respect to the logits (a ``course.losses`` ``_grad`` function, perhaps
+    with its options bound). Starts from zero weights; runs on one BLAS
+    thread (several threads only add overhead at this size).
+
+    Returns ``(W, b, history)``: ``history`` lists ``(step, accuracy)`` on
+    ``eval_features`` / ``eval_labels`` every ``eval_every`` steps (empty if
+    none are given).
+    """
+    F = np.asarray(features, dtype=np.float64)
+    y = np.asarray(labels)
+    if F.ndim != 2 or y.shape != (F.shape[0],):
+        raise ValueError(f"features must be (N, D) and labels (N,), got {F.shape} and {y.shape}")
+    classes = int(y.max()) + 1 if eval_labels is None else int(max(y.max(), np.max(eval_labels))) + 1
+    params = [np.zeros((F.shape[1], classes)), np.zeros(classes)]
+    moments = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
+    history = []
+    FT = np.ascontiguousarray(F.T)
+    with threadpool_limits(1):
+        for t in range(1, steps + 1):
+            G = loss_grad(F @ params[0] + params[1], y)
+            for p, g, (m, v) in zip(params, (FT @ G, G.sum(0)), moments):
+                m *= 0.9
+                m += 0.1 * g
+                v *= 0.999
+                v += 0.001 * g * g
+                p -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+            if eval_features is not None and t % eval_every == 0:
+                pred = (eval_features @ params[0] + params[1]).argmax(1)
+                history.append((t, float((pred == eval_labels).mean())))
+    return params[0], params[1], history
 
 
 def _check_bins(n_bins):
@@ -167,3 +245,29 @@ def smoothing_logit_gap(eps: float, num_classes: int) -> float:
     if eps == 0:
         return float("inf")
     return float(np.log1p(num_classes * (1 - eps) / eps))
+
+
+SMOOTHING = 0.1
+
+
+@lru_cache(maxsize=4)
+def calibration_logits(seed: int = 0, eps: float = SMOOTHING):
+    """Validation and test logits of a softmax layer on random features of clean digits.
+
+    Trained with ``cross_entropy(label_smoothing=eps)`` (600 full-batch Adam
+    steps); the digits' 30 % test part is split in two, even rows for
+    validation (fitting ``T``), odd rows for the test. Returns
+    ``(z_val, y_val, z_test, y_test)``.
+    """
+    X_train, X_rest, y_train, y_rest = digits_split(seed)
+    features = random_features(256, seed=seed)
+    W, b, _ = fit_softmax(features(X_train), y_train,
+                          partial(losses.cross_entropy_grad, label_smoothing=eps), 600, 0.02)
+    z = features(X_rest) @ W + b
+    return z[::2], y_rest[::2], z[1::2], y_rest[1::2]
+
+
+@lru_cache(maxsize=4)
+def fitted_temperature(seed: int = 0, eps: float = SMOOTHING) -> float:
+    z_val, y_val, _, _ = calibration_logits(seed, eps)
+    return fit_temperature(z_val, y_val)

@@ -1,6 +1,7 @@
 """Bounding-box losses: IoU, GIoU, DIoU, and a matched-pair detection loss.
 
-Public names are re-exported by :mod:`course.losses.structured`.
+Part of the structured family: :mod:`course.losses.structured` re-exports every name.
+The detection loss is built from the losses it is made of: cross-entropy, smooth L1, GIoU.
 
 Boxes are ``(x1, y1, x2, y2)`` corners. torchvision documents
 ``0 <= x1 < x2`` and ``0 <= y1 < y2`` but does not check it and computes its
@@ -25,10 +26,11 @@ from ._common import (
     check_ndim,
     check_positive,
     check_reduction,
-    log_softmax,
     scaled,
 )
 from ._common import reduce as _reduce
+from .classification import cross_entropy, cross_entropy_grad
+from .regression import smooth_l1_loss, smooth_l1_loss_grad
 
 __all__ = [
     "box_iou",
@@ -332,12 +334,10 @@ def detection_loss(logits, boxes, target_classes, target_boxes, reduction: str =
     weights = {"cls_weight": cls_weight, "l1_weight": l1_weight, "giou_weight": giou_weight}
     logits, boxes, classes, target_boxes = _detection_inputs(
         logits, boxes, target_classes, target_boxes, weights, beta, eps)
-    rows = np.arange(classes.size)
-    cross_entropy = -log_softmax(logits, axis=1)[rows, classes]
-    d = np.abs(boxes - target_boxes)
-    l1 = np.where(d < beta, 0.5 * d * d / beta if beta > 0 else d, d - 0.5 * beta).sum(axis=1)
+    classification = cross_entropy(logits, classes, reduction="none")
+    l1 = smooth_l1_loss(boxes, target_boxes, "none", beta).sum(axis=1)
     giou = generalized_box_iou_loss(boxes, target_boxes, "none", eps)
-    loss = cls_weight * cross_entropy + l1_weight * l1 + giou_weight * giou
+    loss = cls_weight * classification + l1_weight * l1 + giou_weight * giou
     return _reduce(loss.astype(logits.dtype, copy=False), reduction)
 
 
@@ -355,11 +355,9 @@ def detection_loss_grad(logits, boxes, target_classes, target_boxes, reduction: 
     logits, boxes, classes, target_boxes = _detection_inputs(
         logits, boxes, target_classes, target_boxes, weights, beta, eps)
     n = classes.size
-    d_logits = np.exp(log_softmax(logits, axis=1))
-    d_logits[np.arange(n), classes] -= 1
+    d_logits = cross_entropy_grad(logits, classes, reduction="none")
     d_logits *= logits.dtype.type(cls_weight)
-    residual = boxes - target_boxes
-    d_l1 = np.clip(residual / beta, -1, 1) if beta > 0 else np.sign(residual)
+    d_l1 = smooth_l1_loss_grad(boxes, target_boxes, "none", beta)
     d_boxes = l1_weight * d_l1 + giou_weight * generalized_box_iou_loss_grad(
         boxes, target_boxes, "none", eps)
     d_boxes = d_boxes.astype(boxes.dtype, copy=False)

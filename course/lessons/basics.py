@@ -230,3 +230,18 @@ def screening_log_odds(score, positive_rate: float = 0.01, separation: float = 2
     score = np.asarray(score, dtype=np.float64)
     prior = np.log(positive_rate / (1.0 - positive_rate))
     return prior + separation * score - 0.5 * separation**2
+
+
+def exam_data(n: int = 24, seed: int = 3):
+    """Hours studied ``x`` and pass (1) / fail (0) ``y`` for ``n`` students.
+
+    Half fail (hours around 3), half pass (hours around 5); the groups
+    overlap, so no threshold separates them perfectly. Sorted by hours.
+    """
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    x = np.concatenate([rng.normal(3.0, 1.1, half), rng.normal(5.0, 1.1, n - half)])
+    x = np.clip(x, 0.2, 7.8)
+    y = np.concatenate([np.zeros(half), np.ones(n - half)])
+    order = np.argsort(x)
+    return x[order], y[order]

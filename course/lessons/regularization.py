@@ -26,11 +26,14 @@ Formulas of losses and penalties come from :mod:`course.losses`.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from course import losses
 
 __all__ = [
+    "lesson_data", "two_feature_data", "holdout_mse", "penalty_fits", "GRID", "data_loss_grid",
     "PENALTIES", "sparse_regression", "data_loss", "data_loss_grad", "objective", "ridge",
     "lipschitz", "ista_step", "proximal_gradient", "subgradient_descent", "fit",
     "regularization_path",
@@ -176,3 +179,53 @@ def regularization_path(X, y, lams, l1_ratio: float = 1.0) -> np.ndarray:
         w = fit(X, y, lams[i], l1_ratio, w0=w)
         coefs[i] = w
     return coefs
+
+
+# the widget's fixed problems
+N_TRAIN, N_TEST, TRAIN_SEED, TEST_SEED = 50, 2000, 0, 1
+
+
+@lru_cache(maxsize=1)
+def lesson_data():
+    """``(X, y, w_true), (X_test, y_test)``: 50 training rows, 2,000 test rows, 30 features."""
+    X, y, w_true = sparse_regression(N_TRAIN, seed=TRAIN_SEED)
+    X_test, y_test, _ = sparse_regression(N_TEST, seed=TEST_SEED)
+    return (X, y, w_true), (X_test, y_test)
+
+
+@lru_cache(maxsize=1)
+def two_feature_data():
+    """A 2-feature problem with correlated features and true weights (2, 0.5): ``(X, y)``."""
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((40, 2))
+    X = np.column_stack([z[:, 0], 0.6 * z[:, 0] + 0.8 * z[:, 1]])
+    y = X @ np.array([2.0, 0.5]) + 0.5 * rng.standard_normal(40)
+    return X, y
+
+
+def holdout_mse(w) -> float:
+    """Mean squared error of ``X_test @ w`` on the lesson's test set (``mse_loss``)."""
+    _, (X_test, y_test) = lesson_data()
+    return float(losses.mse_loss(X_test @ w, y_test))
+
+
+@lru_cache(maxsize=256)
+def penalty_fits(penalty: str, log_lam: float):
+    """The 30-feature and the 2-feature fits at ``lam = 10**log_lam`` under ``penalty``; cached."""
+    lam = 10.0**log_lam
+    r = PENALTIES[penalty]
+    (X, y, _), _ = lesson_data()
+    X2, y2 = two_feature_data()
+    return fit(X, y, lam, r), fit(X2, y2, lam, r)
+
+
+GRID = np.linspace(-1.0, 3.0, 121), np.linspace(-1.5, 2.0, 106)
+
+
+@lru_cache(maxsize=1)
+def data_loss_grid():
+    """The 2-feature problem's data loss on :data:`GRID` (for contour plots); cached."""
+    X2, y2 = two_feature_data()
+    a, b = np.meshgrid(*GRID)
+    return np.array([[data_loss(np.array([u, v]), X2, y2) for u, v in zip(ra, rb)]
+                     for ra, rb in zip(a, b)])

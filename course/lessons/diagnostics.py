@@ -9,7 +9,7 @@ Pure NumPy helpers:
   ``reduction="none"``;
 * :func:`precision_at_k` and :func:`area_under_margin`: ranking examples to
   find mislabeled ones (Pleiss et al. 2020);
-* :func:`flip_labels`, :func:`digits_split` and :func:`train_with_history`:
+* :func:`digits_split` and :func:`train_with_history`:
   a small softmax-regression or one-hidden-layer ReLU network on sklearn's
   digits, trained by mini-batch SGD with momentum, recording the train and
   validation loss after every epoch, every mini-batch loss and every
@@ -28,10 +28,12 @@ from functools import lru_cache
 import numpy as np
 
 from course import losses
+from course.data import digits, flip_fraction_of_labels
 
 __all__ = [
     "ema_smooth", "per_example_cross_entropy", "margins", "precision_at_k", "area_under_margin",
-    "flip_labels", "digits_split", "train_with_history", "logits", "diagnose",
+    "digits_split", "train_with_history", "logits", "diagnose",
+    "lesson_problem", "lr_history",
 ]
 
 
@@ -146,35 +148,9 @@ def precision_at_k(scores, is_flipped, k: int) -> float:
     return float(flipped.astype(bool)[top].mean())
 
 
-def flip_labels(labels, fraction: float, n_classes: int, seed: int = 0):
-    """Replace the labels of ``round(fraction * N)`` random examples by a different random class.
-
-    Returns ``(noisy_labels, is_flipped)``; every flipped label differs from
-    the original one (uniform over the other ``n_classes - 1`` classes).
-    """
-    y = np.asarray(labels)
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"fraction must lie in [0, 1], got {fraction}")
-    rng = np.random.default_rng(seed)
-    chosen = rng.choice(y.size, size=int(round(fraction * y.size)), replace=False)
-    noisy = y.copy()
-    noisy[chosen] = (y[chosen] + rng.integers(1, n_classes, size=chosen.size)) % n_classes
-    is_flipped = np.zeros(y.size, dtype=bool)
-    is_flipped[chosen] = True
-    return noisy, is_flipped
-
-
-@lru_cache(maxsize=4)
-def _digits():
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    return X / 16.0, y
-
-
 def digits_split(n_train: int, n_val: int, seed: int = 0):
     """sklearn's 8x8 digits, pixels in [0, 1], shuffled and split: ``X, y, X_val, y_val``."""
-    X, y = _digits()
+    X, y = digits()
     if n_train < 1 or n_val < 0 or n_train + n_val > y.size:
         raise ValueError(f"need 1 <= n_train and n_train + n_val <= {y.size}")
     order = np.random.default_rng(seed).permutation(y.size)
@@ -320,3 +296,23 @@ def diagnose(train_loss, val_loss, slow_fraction: float = 0.5, rise: float = 0.0
     if val[-1] > (1 + rise) * val[best]:
         return "overfitting", best
     return "good fit", best
+
+
+# the learning-rate widget's fixed problem
+N_TRAIN, N_VAL, FLIP_FRACTION, EPOCHS, HIDDEN = 300, 500, 0.2, 150, 64
+
+
+@lru_cache(maxsize=1)
+def lesson_problem():
+    """The learning-rate widget's data: ``X, noisy_y, X_val, y_val`` (300 training digits, 20 % flipped)."""
+    X, y, X_val, y_val = digits_split(N_TRAIN, N_VAL, seed=1)
+    noisy, _ = flip_fraction_of_labels(y, FLIP_FRACTION, 10, seed=0)
+    return X, noisy, X_val, y_val
+
+
+@lru_cache(maxsize=64)
+def lr_history(log10_lr: float) -> dict:
+    """Lesson 11's widget problem trained at ``lr = 10 ** log10_lr`` (cached)."""
+    X, y, X_val, y_val = lesson_problem()
+    return train_with_history(X, y, X_val, y_val, hidden=HIDDEN, lr=10.0**log10_lr, epochs=EPOCHS,
+                              batch_size=N_TRAIN, momentum=0.9, seed=0)

@@ -8,7 +8,7 @@ Two halves, one per lesson-05 scale:
   gradient descent on either; the tools behind the exercises
   (:func:`filter_normalize`, :func:`top_eigenvalue`, :func:`logistic_hvp`,
   :func:`quadratic_momentum_path`).
-* **Thousands of parameters** (torch, in :mod:`course._landscape_torch`, loaded
+* **Thousands of parameters** (torch, in :mod:`course.lessons._landscape_torch`, loaded
   only when one of its names is first used): a small MLP on sklearn's
   digits, linear interpolation (Goodfellow et al. 2015), filter-normalised
   slices (Li et al. 2018), sharpness as the top Hessian eigenvalue, and the
@@ -21,14 +21,15 @@ Every loss value here comes from :mod:`course.losses` (``mse_loss`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
 
 from course import losses
-from course.losses._common import sigmoid
 
 __all__ = [
+    "PROBLEMS", "named_problem", "named_surface", "minima", "curvature_bound",
     "TwoParameterProblem", "bowl_problem", "two_unit_net_problem", "loss_surface",
     "gradient_descent_path", "quadratic_momentum_path", "filter_normalize",
     "power_iteration", "top_eigenvalue", "logistic_hvp", "logistic_grad", "finite_difference_hvp",
@@ -45,7 +46,7 @@ _TORCH_NAMES = frozenset({
 def __getattr__(name: str):
     """Import the torch half only when a lesson first asks for it."""
     if name in _TORCH_NAMES:
-        from course import _landscape_torch
+        from course.lessons import _landscape_torch
 
         return getattr(_landscape_torch, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -280,7 +281,7 @@ def logistic_hvp(w, X, y, v) -> np.ndarray:
     if X.ndim != 2 or w.shape != (X.shape[1],) or v.shape != w.shape or y.shape != (X.shape[0],):
         raise ValueError(f"X must be (n, d), w and v (d,), y (n,); got X {X.shape}, w {w.shape}, "
                          f"v {v.shape}, y {y.shape}")
-    p = sigmoid(X @ w)
+    p = losses.sigmoid(X @ w)
     return X.T @ (p * (1.0 - p) * (X @ v)) / X.shape[0]
 
 
@@ -293,3 +294,45 @@ def finite_difference_hvp(grad_fn: Callable, w, v, eps: float = 1e-4) -> np.ndar
     """``H v ≈ (∇f(w + εv) - ∇f(w - εv)) / 2ε``: a Hessian-vector product from two gradients."""
     w, v = np.asarray(w, dtype=float), np.asarray(v, dtype=float)
     return (grad_fn(w + eps * v) - grad_fn(w - eps * v)) / (2 * eps)
+
+
+# the descent widget's landscapes, by name
+PROBLEMS = {"bowl": bowl_problem, "two-unit net": two_unit_net_problem}
+
+
+# known minima, for markers: found once by running long gradient descent from nearby points
+_MINIMUM_STARTS = {"bowl": [(1.0, 0.0)], "two-unit net": [(2.0, -1.0), (-0.6, 3.0)]}
+
+
+@lru_cache(maxsize=None)
+def named_problem(name: str) -> TwoParameterProblem:
+    if name not in PROBLEMS:
+        raise ValueError(f"landscape must be one of {sorted(PROBLEMS)}, got {name!r}")
+    return PROBLEMS[name]()
+
+
+@lru_cache(maxsize=None)
+def named_surface(name: str, n: int = 121):
+    """``(W1, W2, loss)`` on an ``n x n`` grid, computed once per landscape (read-only)."""
+    arrays = loss_surface(named_problem(name), n)
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+@lru_cache(maxsize=None)
+def minima(name: str) -> tuple:
+    """The landscape's minima as ``((w1, w2), loss)`` pairs, deepest first."""
+    found = []
+    for start in _MINIMUM_STARTS[name]:
+        w = gradient_descent_path(named_problem(name).grad, start, lr=0.3, momentum=0.8, steps=600)[-1]
+        found.append((tuple(float(v) for v in w), float(named_problem(name).loss(*w))))
+    return tuple(sorted(found, key=lambda item: item[1]))
+
+
+def curvature_bound(name: str) -> float:
+    """``2 / λ_max`` of the Hessian at the deepest minimum (finite differences of the gradient)."""
+    point = np.array(minima(name)[0][0])
+    grad = named_problem(name).grad
+    hessian = np.array([finite_difference_hvp(grad, point, e, eps=1e-5) for e in np.eye(2)])
+    return float(2.0 / np.linalg.eigvalsh((hessian + hessian.T) / 2)[-1])

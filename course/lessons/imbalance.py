@@ -19,6 +19,7 @@ their formulas.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -26,6 +27,7 @@ import numpy as np
 from course import losses
 
 __all__ = [
+    "lesson_data", "focal_fit",
     "Objective", "imbalanced_blobs", "objective", "fit_linear", "probability_of_label",
     "gradient_shares", "precision_recall_points", "average_precision", "rare_class_report",
     "threshold_for_recall",
@@ -243,3 +245,25 @@ def threshold_for_recall(scores, y, recall: float) -> float:
     if reached.size == 0:
         raise ValueError(f"recall must be at most 1, got {recall!r}")
     return float(thresholds[reached[0]])
+
+
+# the focal-loss widget's fixed problem
+TRAIN_SEED, TEST_SEED = 0, 1000
+
+
+N_TRAIN, N_TEST = 10_000, 40_000
+
+
+@lru_cache(maxsize=1)
+def lesson_data():
+    """The lesson's training set (10,000 points, 100 rare) and test set (40,000, 400 rare)."""
+    return imbalanced_blobs(N_TRAIN, seed=TRAIN_SEED), imbalanced_blobs(N_TEST, seed=TEST_SEED)
+
+
+@lru_cache(maxsize=256)
+def focal_fit(gamma: float, alpha: float | None):
+    """``(w, b)`` of the linear model fitted to :func:`lesson_data` with focal loss (``alpha=None``
+    and ``gamma=0``: plain cross-entropy); cached."""
+    (X, y), _ = lesson_data()
+    loss = objective() if gamma == 0 and alpha is None else objective("focal", alpha=alpha, gamma=gamma)
+    return fit_linear(X, y, loss)

@@ -1,4 +1,4 @@
-"""The torch half of :mod:`course.landscape`: a small MLP on sklearn's digits.
+"""The torch half of :mod:`course.lessons.landscape`: a small MLP on sklearn's digits.
 
 Parameters are a list ``[W1, b1, W2, b2, ...]`` with a leading *copies*
 axis: ``W_k`` has shape ``(S, out, in)`` (PyTorch's ``(out, in)`` layout
@@ -22,21 +22,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from course import data
+
 DIGITS_SIZES = (64, 32, 32, 10)
 Params = list  # [W1, b1, W2, b2, ...], each with a leading copies axis
 
 
 def digits_data(test_size: int = 540, seed: int = 0) -> dict:
-    """sklearn's 8x8 digits (1,797 images, bundled), pixels scaled to [0, 1], a stratified split.
+    """The digits of :mod:`course.data` (pixels in [0, 1]), a stratified split.
 
     Returns float32 ``X_train`` (1257, 64), ``X_test`` (540, 64) and int64 labels.
     """
-    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    X, y = load_digits(return_X_y=True)
+    X, y = data.digits()
     X_train, X_test, y_train, y_test = train_test_split(
-        X / 16.0, y, test_size=test_size, random_state=seed, stratify=y)
+        X, y, test_size=test_size, random_state=seed, stratify=y)
     as_x = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
     return {"X_train": as_x(X_train), "y_train": torch.tensor(y_train),
             "X_test": as_x(X_test), "y_test": torch.tensor(y_test)}
