@@ -36,7 +36,14 @@ def _iou_special(rng):
     a = np.array([[0.0, 0.0, 2.0, 2.0]])
     b = np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 3.0], [2.0, 0.0, 4.0, 2.0],
                   [5.0, 5.0, 6.0, 6.0], [0.5, 0.5, 1.5, 1.5]])
+    a, b = _moved(rng, a, b)
     return [Case((a, b), {}, "identical, overlapping, touching, far apart, nested")]
+
+
+def _moved(rng, *boxes):
+    """The same configuration shifted and scaled (touching stays touching, nested nested)."""
+    shift, scale = rng.integers(-8, 9, size=2).astype(float), float(2.0 ** rng.integers(-2, 3))
+    return tuple((b.reshape(-1, 2, 2) * scale + shift).reshape(b.shape) for b in boxes)
 
 
 def _iou_empty(rng):
@@ -66,6 +73,7 @@ def _giou_special(rng):
     a = np.array([[0.0, 0.0, 2.0, 2.0]] * 4)
     b = np.array([[0.0, 0.0, 2.0, 2.0], [2.0, 0.0, 4.0, 2.0], [10.0, 0.0, 12.0, 2.0],
                   [3.0, 3.0, 4.0, 4.0]])
+    a, b = _moved(rng, a, b)
     return [Case((a, b), {}, "identical, touching, far apart, diagonal")]
 
 

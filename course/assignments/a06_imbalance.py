@@ -75,7 +75,9 @@ def _focal_bad_shape(rng):
 
 
 def _weights_two(rng):
-    return [Case((np.array([9900, 100]),), {"beta": b}, f"counts (9900, 100), beta={b}")
+    rare = int(rng.integers(50, 200))
+    counts = np.array([99 * rare, rare])
+    return [Case((counts,), {"beta": b}, f"counts ({99 * rare}, {rare}), beta={b}")
             for b in (0.9, 0.999, 0.9999)]
 
 

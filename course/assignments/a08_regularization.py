@@ -34,7 +34,7 @@ def _grad_basic(rng):
 
 def _grad_shapes(rng):
     return [Case((_weights_with_zeros(rng, (3, 4)),), {}, "a (3, 4) weight matrix"),
-            Case((np.zeros(4),), {}, "all zeros")]
+            Case((np.zeros(int(rng.integers(3, 8))),), {}, "all zeros")]
 
 
 def _grad_float32(rng):
@@ -51,8 +51,9 @@ def _soft_scalar(rng):
 
 
 def _soft_edges(rng):
-    w = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
-    return [Case((w, 1.0), {}, "entries at, below and above the threshold"),
+    t = float(rng.choice([0.25, 0.5, 1.0, 2.0]))  # a power of 2: w = ±t is exactly at it
+    w = t * rng.permutation(np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0]))
+    return [Case((w, t), {}, "entries at, below and above the threshold"),
             Case((w * rng.uniform(1, 2), 0.0), {}, "threshold 0 changes nothing")]
 
 

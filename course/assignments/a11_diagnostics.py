@@ -75,8 +75,9 @@ def _ce_bad(rng):
 
 
 def _p_at_k_public(rng):
-    scores = np.array([0.1, 2.5, 0.3, 1.7, 0.2, 3.0])
-    flipped = np.array([False, True, False, False, False, True])
+    order = rng.permutation(6)
+    scores = (np.array([0.1, 2.5, 0.3, 1.7, 0.2, 3.0]) + rng.integers(0, 5))[order]
+    flipped = np.array([False, True, False, False, False, True])[order]
     cases = [Case((scores, flipped, 2), {}, "six scores, k=2"),
              Case((scores, flipped, 3), {}, "six scores, k=3")]
     flipped = rng.uniform(size=40) < 0.25

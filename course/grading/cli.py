@@ -53,9 +53,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="submissions graded in parallel (default: the number of CPUs)")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
                         help="seconds allowed per call of a student's function (default 5)")
+    parser.add_argument("--notebook-timeout", type=float, default=60.0, metavar="S",
+                        help="seconds allowed for one notebook in all, every call and restart "
+                             "included (default 60)")
     parser.add_argument("--memory", type=int, default=2048, metavar="MB",
-                        help="address-space limit of a submission's process (default 2048)")
-    parser.add_argument("--seed", type=int, help="seed of the hidden cases (default: a per-run secret)")
+                        help="memory for a submission as a whole, every process included, where "
+                             "cgroups are available; else per process (default 2048)")
+    parser.add_argument("--seed", type=int, help="the run's secret for the hidden cases, combined with "
+                        "each student and notebook (default: a fresh random secret per run)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the rows already in --out and grade only what is missing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -67,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
-    if args.jobs < 1 or args.timeout <= 0 or args.memory < 256:
-        parser.error("--jobs must be >= 1, --timeout > 0 and --memory >= 256")
+    if args.jobs < 1 or args.timeout <= 0 or args.memory < 256 or args.notebook_timeout < args.timeout:
+        parser.error("--jobs must be >= 1, --timeout > 0, --notebook-timeout >= --timeout and "
+                     "--memory >= 256")
     try:
         return _grade_all(args)
     except UsageError as error:
@@ -366,7 +372,8 @@ def _prepare(args) -> _Work:
 
 def _grade_all(args) -> int:
     work = _prepare(args)
-    sandbox = Sandbox(Limits(timeout=args.timeout, memory_mb=args.memory), isolation=args.isolation)
+    sandbox = Sandbox(Limits(timeout=args.timeout, memory_mb=args.memory,
+                             notebook_seconds=args.notebook_timeout), isolation=args.isolation)
     try:
         return _grade(args, work, sandbox)
     finally:
@@ -384,6 +391,11 @@ def _grade(args, work: _Work, sandbox: Sandbox) -> int:
               f"({sandbox.why or 'unknown reason'}); student code runs with resource limits only "
               "(no network isolation, no private file system or process tree). Grade untrusted "
               "code on Linux with namespaces enabled.", file=sys.stderr)
+    controllers = sandbox.cgroups()
+    if not controllers.available:
+        print(f"course-grade: warning: no control groups ({controllers.why}); --memory and the "
+              "process limit hold per process, not for a submission as a whole (see "
+              "docs/instructors.md, 'Limits').", file=sys.stderr)
     hidden_seed = args.seed if args.seed is not None else secrets.randbits(48)
     book = Gradebook(args.out)
     book.start([row for key in sorted(work.earlier) for row in work.earlier[key]])
