@@ -2,13 +2,18 @@
 
 One clean run grades the honest students; a second run grades them again
 together with every attack in tests/adversarial/corpus.py, with the same
-hidden seed, in parallel. The honest rows must be identical, each attack
+hidden seed, in parallel. That run switches off the in-process guard (which
+refuses ``import os`` and the like), so the attacks reach the layers below
+it (namespaces, limits, cgroups, the protocol) as code that got past the
+guard would; a third run, with the guard on as shipped, must cost each
+attack no more than the first did. The honest rows must be identical, each attack
 must earn its expected score and status, and afterwards no process of the
 run may be alive, no file may have appeared outside the sandbox, and the
 local listener must never have been reached.
 """
 
 import csv
+import functools
 import os
 import pathlib
 import random
@@ -21,6 +26,7 @@ import pytest
 
 from course.assignments import get
 from course.grading import cli
+from course.grading.sandbox import Sandbox
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from adversarial import corpus  # noqa: E402
@@ -94,14 +100,17 @@ def graded(tmp_path_factory):
 
     old_tempdir = tempfile.tempdir
     tempfile.tempdir = str(roots)
+    options = ["--seed", SEED, "--timeout", "2", "--memory", "256", "--jobs", "2", "--quiet"]
     try:
-        assert cli.main([str(clean), "--out", str(base / "clean.csv"), "--seed", SEED,
-                         "--timeout", "2", "--jobs", "2", "--quiet"]) == 0
-        started = time.monotonic()
-        code = cli.main([str(everyone), "--out", str(base / "grades.csv"), "--seed", SEED,
-                         "--timeout", "2", "--memory", "256", "--jobs", "2", "--quiet",
-                         "--feedback", str(base / "feedback"), "--gradescope", str(base / "gradescope")])
-        seconds = time.monotonic() - started
+        assert cli.main([str(clean), "--out", str(base / "clean.csv"), *options]) == 0
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(cli, "Sandbox", functools.partial(Sandbox, guard=False))
+            started = time.monotonic()
+            code = cli.main([str(everyone), "--out", str(base / "grades.csv"), *options,
+                             "--feedback", str(base / "feedback"), "--gradescope",
+                             str(base / "gradescope")])
+            seconds = time.monotonic() - started
+        assert cli.main([str(everyone), "--out", str(base / "guarded.csv"), *options]) == 0
     finally:
         tempfile.tempdir = old_tempdir
     time.sleep(0.2)  # let the kernel finish tearing down the last namespaces
@@ -117,7 +126,7 @@ def graded(tmp_path_factory):
     udp.close()
     return {
         "code": code, "seconds": seconds, "clean": _rows(base / "clean.csv"),
-        "rows": _rows(base / "grades.csv"), "honest": honest, "attacks": attacks, "base": base,
+        "rows": _rows(base / "grades.csv"), "guarded": _rows(base / "guarded.csv"), "honest": honest, "attacks": attacks, "base": base,
         "roots": roots, "token": token, "outside": outside, "connection": connection,
         "datagram": datagram,
     }
@@ -162,6 +171,19 @@ def test_honest_students_earn_what_they_should(graded):
 def test_each_attack_earns_its_expected_score_and_status(graded, name):
     entry = next(e for e in graded["attacks"] if e.student == name)
     _check(entry, graded["rows"])
+
+
+@pytest.mark.parametrize("name", [e.student for e in corpus.adversarial(corpus.ROOT, 1, "1.1", [])])
+def test_with_the_guard_on_each_attack_earns_no_more_and_costs_only_its_exercise(graded, name):
+    entry = next(e for e in graded["attacks"] if e.student == name)
+    for exercise, (score, _) in entry.expect.items():
+        key = (entry.student, corpus.NB, exercise)
+        guarded, bare = graded["guarded"].get(key), graded["rows"].get(key)
+        if guarded is None:
+            continue
+        assert float(guarded[3]) <= float(bare[3]), (guarded, bare)
+        if score is corpus.FULL and exercise not in entry.attacked:
+            assert float(guarded[3]) == POINTS[exercise], guarded
 
 
 def test_every_student_has_rows_and_a_feedback_report(graded):

@@ -81,6 +81,7 @@ class Entry:
     files: dict[str, object]  # file name -> notebook dict or raw bytes
     expect: dict[str, tuple] = field(default_factory=dict)
     message: dict[str, str] = field(default_factory=dict)  # exercise -> text the message contains
+    attacked: tuple = ()  # the exercise(s) whose code carries the attack (the rest are honest)
 
     def write(self, folder: pathlib.Path) -> None:
         target = folder / self.student
@@ -116,7 +117,7 @@ def _one(student, name, source, score, status, message="", **build_options) -> E
     expect = {n: (FULL, "passed") for n in SIGNATURES}
     expect[name] = (score, status)
     return Entry(student, {NB: build({name: source}, **build_options)}, expect,
-                 {name: message} if message else {})
+                 {name: message} if message else {}, (name,))
 
 
 def adversarial(repo: pathlib.Path, port: int, token: str, outside: list[pathlib.Path]) -> list[Entry]:
