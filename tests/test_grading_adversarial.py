@@ -126,7 +126,8 @@ def graded(tmp_path_factory):
     udp.close()
     return {
         "code": code, "seconds": seconds, "clean": _rows(base / "clean.csv"),
-        "rows": _rows(base / "grades.csv"), "guarded": _rows(base / "guarded.csv"), "honest": honest, "attacks": attacks, "base": base,
+        "rows": _rows(base / "grades.csv"), "guarded": _rows(base / "guarded.csv"), "honest": honest,
+        "attacks": attacks, "base": base,
         "roots": roots, "token": token, "outside": outside, "connection": connection,
         "datagram": datagram,
     }

@@ -184,9 +184,10 @@ def _feed(lines, request=None):
     return protocol.finished or "open"
 
 
-HONEST = [{"e": "hello", "iso": "namespaces"}, {"e": "stmt", "c": 0, "k": 0}, {"e": "stmt", "c": 0, "k": 1},
-          {"e": "ready", "defined": {"f": "ok"}}, {"e": "call", "i": 0}, {"e": "res", "i": 0, "kind": "value"},
-          {"e": "call", "i": 2}, {"e": "res", "i": 2, "kind": "error"}, {"e": "done"}]
+HONEST = [{"e": "hello", "iso": "namespaces"}, {"e": "stmt", "c": 0, "k": 0},
+          {"e": "stmt", "c": 0, "k": 1}, {"e": "ready", "defined": {"f": "ok"}}, {"e": "call", "i": 0},
+          {"e": "res", "i": 0, "kind": "value"}, {"e": "call", "i": 2},
+          {"e": "res", "i": 2, "kind": "error"}, {"e": "done"}]
 
 
 def test_the_protocol_accepts_the_workers_own_order():

@@ -141,7 +141,7 @@ def unearned() -> list[Entry]:
                             "source": _table_source(public_answers()).splitlines(keepends=True)})
     raises = {name: function(name, "raise ValueError('invalid input')") for name in SIGNATURES}
     low = wrapped("huber_loss", "pass", then=(
-        f"return (_honest_huber_loss(input, target, reduction, delta) * (1 + 3e-5)).astype(np.float32)"))
+        "return (_honest_huber_loss(input, target, reduction, delta) * (1 + 3e-5)).astype(np.float32)"))
     leak = function("huber_loss", "raise ValueError('LEAK' + repr(np.asarray(input).ravel()[:3].tolist()))")
     return [
         Entry("unearned_lookup_table", {NB: lookup}, {n: (0, None) for n in SIGNATURES}),
@@ -168,7 +168,8 @@ def past_numpy() -> list[Entry]:
         _one("past_numpy_ctypes_via_numpy", "huber_loss",
              wrapped("huber_loss", "np.ctypeslib.ctypes.CDLL(None).getpid()"), 0, "forbidden"),
         _one("past_numpy_open_via_builtins", "quantile_loss",
-             wrapped("quantile_loss", "getattr(np, '__built' + 'ins__')['open']('/etc/hostname').read()"), 0, "forbidden",
+             wrapped("quantile_loss", "getattr(np, '__built' + 'ins__')['open']('/etc/hostname').read()"),
+             0, "forbidden",
              "open a file"),
         _one("past_numpy_frames", "huber_loss_grad", wrapped("huber_loss_grad", """
             try:
