@@ -226,7 +226,7 @@ def test_syntax_errors_and_missing_functions_cost_their_exercise_only():
     (["def huber_loss(input, target, reduction='mean', delta=1.0):\n"
       "    return __import__('numpy').abs(input - target)"], "forbidden"),
     (["def huber_loss(input, target, reduction='mean', delta=1.0):\n"
-      "    text = 'see ../solutions/01_regression.ipynb'\n    return 0.0"], "forbidden"),
+      "    text = 'see ../solutions/01_regression.ipynb'\n    return 0.0"], "ok"),
     (["def huber_loss(input, target, reduction='mean', delta=1.0):\n"
       "    '''Like the solutions/ folder says.'''\n    vars = open = 1\n    return vars + open"], "ok"),
     (["huber_loss = lambda input, target, reduction='mean', delta=1.0: exec('1')"], "forbidden"),

@@ -89,7 +89,7 @@ def _check(entry, rows):
     for exercise, (score, status) in entry.expect.items():
         row = got[exercise]
         if status is not None:
-            assert row["status"] == status, (entry.student, exercise, row)
+            assert row["status"] == status, (entry.student, exercise, row["status"], row["message"])
         if score is corpus.FULL:
             assert float(row["score"]) == POINTS[exercise], row
         elif isinstance(score, tuple) and score[0] == integrity.AT_MOST:
