@@ -3,7 +3,8 @@
 - at least three ``predict`` cells (commit to an answer before the next cell
   shows it) and one ``think`` cell (an open question with a folded answer);
 - no ``assert`` outside cells tagged ``claims``; those cells are collapsed in
-  JupyterLab (``metadata.jupyter.source_hidden``) and use ``course.claims``;
+  JupyterLab (``metadata.jupyter.source_hidden``), use ``course.claims``, and
+  end with ``;`` so they show their ✓ lines and no ``True``;
 - no lesson sends the learner to notes the course does not ship.
 """
 
@@ -77,6 +78,10 @@ def test_claims_cells_are_collapsed_and_use_the_helper(path):
             f"{path.name} {cell['id']}: claims cell not collapsed")
         assert "claim(" in source(cell) and not _asserts(source(cell)), (
             f"{path.name} {cell['id']}: a claims cell checks with claim(...), not assert")
+        # claim(...) returns a bool: as a cell's last expression Lab would show `True`
+        last = ast.parse(source(cell)).body[-1]
+        assert not isinstance(last, ast.Expr) or source(cell).rstrip().endswith(";"), (
+            f"{path.name} {cell['id']}: end the claims cell with ';' so it shows only its ✓ lines")
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
