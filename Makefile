@@ -1,6 +1,7 @@
 # The course's two commands:
 #   make lab    install what the course needs into .venv and open JupyterLab
-#   make test   install everything, then run every test (what CI runs)
+#   make test   install everything, then run every test (what CI runs); the lessons'
+#               claims cells run strictly there (COURSE_STRICT_CLAIMS=1: a claim that fails is an error)
 #
 # Variables you may set:  PYTHON (python3.10+), PORT (8888), IP (127.0.0.1),
 # TOKEN (Jupyter's access token; default: the JUPYTER_TOKEN env variable, else a
@@ -53,7 +54,7 @@ browser-deps:
 test: $(STAMP) browser-deps
 	$(VENV)/bin/ruff check course tests benchmarks
 	$(PY) -m course.make_exercises --check
-	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks solutions $(PYTEST_ARGS)
+	COURSE_STRICT_CLAIMS=1 $(PY) -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks solutions $(PYTEST_ARGS)
 
 exercises: $(STAMP)
 	$(PY) -m course.make_exercises

@@ -56,7 +56,7 @@ def draw_beta(state: dict):
     ax_bars.axhline(state["level"], color=KL_COLOR, lw=2, label=f"water level β/2 = {state['level']:.2f}")
     ax_bars.set_ylim(0, 0.9)
     finish(ax_bars, f"β = {state['beta']:.2f}: {state['active']} of {LATENT_DIMS} latents active",
-           "principal direction of the digits", "variance λ_j")
+           "principal direction of the digits", "variance σ_j²")
 
     ax_terms.plot(state["beta_grid"], state["rec_grid"], color=REC_COLOR, lw=2,
                   label="reconstruction (sum of squares)")

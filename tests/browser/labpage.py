@@ -39,6 +39,8 @@ def wait_js(page, script: str, timeout_s: float, arg=None) -> bool:
 def error_summary(text: str) -> str:
     """The line naming the exception or warning, else the first line."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    named = [line for line in lines if re.search(r"\b\w*(Error|Exception|Warning)\b:", line)]
+    # ClaimFailed is the lessons' failed claim (course.claims)
+    named = [line for line in lines
+             if re.search(r"\b\w*(Error|Exception|Warning|Failed)\b:", line)]
     line = named[-1] if named else (lines[0] if lines else "(empty)")
     return line[:300]

@@ -6,6 +6,12 @@ unexecuted, error or stderr outputs (in cells, in widgets' Output areas and
 in Lab's log console, where exceptions raised in widget callbacks go),
 widgets that did not render live, and explorers whose figure and readout do
 not follow their first slider. An empty list means the notebook works.
+
+Whether a cell ran is read from Lab's notebook model, saved to disk with
+File ▸ Save Notebook after Run All, not from the prompts on the page: a cell
+whose source is folded away (``metadata.jupyter.source_hidden``, as the
+lessons' ``claims`` cells are) shows a placeholder with an empty prompt, so
+its ``[n]:`` never appears in the page.
 """
 
 from __future__ import annotations
@@ -27,10 +33,21 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from widgetcheck import expected_explorers, explorer_name, explorer_problems, widget_problems
 
 RUN_TIMEOUT_S = 150  # one notebook, top to bottom (lessons take < 30 s here)
+DONE_STABLE_S = 1.0  # kernel idle and no cell queued for this long: Run All is done
 WIDGET_REPR = re.compile(r"\b(?:children=\(|layout=Layout\(|(?:Float|Int)Slider\(value=)")
 
+# Per code cell: its visible prompt ('' when its input is folded away) and whether
+# Lab shows the folded placeholder instead of the source.
 _PROMPTS_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')].map(
-  c => (c.querySelector('.jp-InputPrompt')?.textContent || '').trim())"""
+  c => (c.querySelector('.jp-InputArea .jp-InputPrompt')?.textContent || '').trim())"""
+
+_FOLDED_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')].map(
+  c => c.querySelector('.jp-Cell-inputWrapper .jp-InputPlaceholder') !== null)"""
+
+_DIRTY_JS = """() => {
+  const tab = document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current');
+  return tab === null || tab.classList.contains('jp-mod-dirty');
+}"""
 
 _DONE_JS = """() => {
   const items = [...document.querySelectorAll('#jp-main-statusbar .jp-StatusBar-TextItem')];
@@ -86,7 +103,11 @@ def _click_menu(page, menu: str, item: str) -> None:
 
 
 def run_all(page, timeout_s: float = RUN_TIMEOUT_S) -> list[str]:
-    """Run ▸ Run All Cells, check that it started, wait until all cells are done."""
+    """Run ▸ Run All Cells, check that it started, wait until all cells are done.
+
+    A folded cell shows no ``[*]`` while it waits, and the kernel is briefly
+    idle between two queued cells: "done" must hold for ``DONE_STABLE_S``.
+    """
     started = "() => (%s)().some(p => /\\[(\\*|\\d+)\\]/.test(p))" % _PROMPTS_JS
     for attempt in range(2):  # the menu click can land before Lab is ready for it
         _click_menu(page, "Run", "Run All Cells")
@@ -94,30 +115,71 @@ def run_all(page, timeout_s: float = RUN_TIMEOUT_S) -> list[str]:
             break
         if attempt:
             return ["Run All Cells did not start: no prompt turned [*] within 10 s"]
-    if not wait_js(page, _DONE_JS, timeout_s):
-        return [f"the notebook was still running after {timeout_s:.0f} s "
-                f"(kernel: {kernel_status(page)!r})"]
-    return []
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not wait_js(page, _DONE_JS, left):
+            return [f"the notebook was still running after {timeout_s:.0f} s "
+                    f"(kernel: {kernel_status(page)!r})"]
+        page.wait_for_timeout(DONE_STABLE_S * 1000)
+        if page.evaluate(_DONE_JS):
+            return []
+
+
+def saved_model(page, lab, relpath: str, timeout_s: float = 30) -> tuple[dict | None, list[str]]:
+    """File ▸ Save Notebook, then the notebook as Lab holds it (outputs, execution counts).
+
+    The file is the served copy under ``lab.root``, never the repository's.
+    """
+    path = lab.root / relpath
+    before = path.stat().st_mtime_ns
+    _click_menu(page, "File", "Save Notebook")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.stat().st_mtime_ns != before and not page.evaluate(_DIRTY_JS):
+            try:
+                return json.loads(path.read_text(encoding="utf-8")), []
+            except ValueError:  # caught in the middle of the write
+                pass
+        page.wait_for_timeout(100)
+    return None, [f"File ▸ Save Notebook did not save the notebook within {timeout_s:.0f} s"]
 
 
 # ------------------------------------------------------------------- outputs
 
 
-def execution_problems(page, notebook: pathlib.Path) -> list[str]:
-    """Every non-empty code cell ran, in order, on a fresh kernel (prompts [1], [2], ...)."""
+def execution_problems(page, notebook: pathlib.Path, model: dict) -> list[str]:
+    """Every non-empty code cell ran, in order, on a fresh kernel (counts 1, 2, ...).
+
+    The counts come from ``model``, the notebook Lab saved after Run All. The
+    page must agree with it: a cell shows its count in its prompt, or, when its
+    source is folded away in the file, Lab shows it folded.
+    """
     code = notebook_code_cells(notebook)
-    prompts = page.evaluate(_PROMPTS_JS)
-    if len(prompts) != len(code):
+    cells = model["cells"]
+    prompts, folded = page.evaluate(_PROMPTS_JS), page.evaluate(_FOLDED_JS)
+    if not len(prompts) == len(code) == sum(c["cell_type"] == "code" for c in cells):
         return [f"Lab shows {len(prompts)} code cells, the notebook has {len(code)}"]
     problems, counts = [], []
-    for (number, source), prompt in zip(code, prompts):
+    for (number, source), prompt, is_folded in zip(code, prompts, folded):
+        cell = cells[number - 1]
+        hidden = cell.get("metadata", {}).get("jupyter", {}).get("source_hidden", False)
+        if hidden and not is_folded:
+            problems.append(f"cell {number}: its source should be folded away "
+                            "(metadata.jupyter.source_hidden) but Lab shows it")
+        elif is_folded and not hidden:
+            problems.append(f"cell {number}: Lab shows its source folded away")
         if not source.strip():
             continue
-        match = re.fullmatch(r"\[(\d+)\]:?", prompt)
-        if match is None:
-            problems.append(f"cell {number} was not executed (prompt {prompt or '[ ]'!r})")
-        else:
-            counts.append(int(match.group(1)))
+        count = cell.get("execution_count")
+        if count is None:
+            shown = "folded" if is_folded else (prompt or "[ ]")
+            problems.append(f"cell {number} was not executed (no execution count; "
+                            f"prompt {shown!r})")
+            continue
+        counts.append(count)
+        if not is_folded and prompt.rstrip(":") != f"[{count}]":
+            problems.append(f"cell {number} ran as [{count}] but its prompt shows {prompt!r}")
     if not problems and counts != list(range(1, len(counts) + 1)):
         problems.append(f"cells did not run once each, in order, on a fresh kernel: {counts}")
     return problems
@@ -185,7 +247,9 @@ def check_notebook(page, lab, notebook: pathlib.Path, artifacts: pathlib.Path | 
         problems = run_all(page)
         lap("run all")
     if not problems:
-        problems += execution_problems(page, notebook)
+        model, problems = saved_model(page, lab, relpath)
+    if not problems:
+        problems += execution_problems(page, notebook, model)
         # a notebook that stopped early has fewer widgets: do not wait for them
         problems += widget_problems(page, expected_explorers(notebook), wait=not problems)
         lap("render")

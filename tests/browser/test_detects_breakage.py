@@ -2,7 +2,8 @@
 
 The notebooks live in a temporary Lab root next to a small widget module
 built on ``course.widgets._base.Explorer``. One works (two explorers, the
-second with a dropdown: the check must report nothing); the others break a
+second with a dropdown, and two cells folded away like the lessons' claims
+cells: the check must report nothing); the others break a cell, a folded
 cell, a widget callback, or a widget's figure, and the check must name the
 breakage.
 """
@@ -54,9 +55,24 @@ def demo_explorer(name):
 
 SETUP = "%matplotlib inline\nfrom demo_widgets import BREAK, demo_explorer"
 
+
+def folded(source: str) -> dict:
+    """A code cell whose source is folded away in Lab, as the lessons' claims cells are."""
+    return {"source": source, "metadata": {"jupyter": {"source_hidden": True},
+                                           "tags": ["claims"]}}
+
+
 NOTEBOOKS = {
     # name: (code cells, substrings the problems must contain; none for the control)
-    "works": ([SETUP, "demo_explorer('first')", "demo_explorer('second')"], []),
+    "works": ([SETUP, "demo_explorer('first')", folded("print('a folded cell ran')"),
+               "demo_explorer('second')", folded("print('so did the last one')")], []),
+    # a folded cell shows no prompt: whether it ran is read from the saved notebook
+    "folded_cell_raises": (
+        [SETUP, folded("raise AssertionError('the lesson claims too much')"),
+         folded("print('never printed')"), "demo_explorer('never-shown')"],
+        ["error output: AssertionError: the lesson claims too much",
+         "cell 3 was not executed", "cell 4 was not executed",
+         "0 live explorer widgets rendered, the notebook creates 1"]),
     "error_cell": (
         [SETUP, "import warnings\nwarnings.warn('a careless warning')", "1 / 0",
          "demo_explorer('never-shown')"],
@@ -79,11 +95,13 @@ NOTEBOOKS = {
 }
 
 
-def _notebook(cells: list[str]) -> dict:
+def _notebook(cells: list[str | dict]) -> dict:
+    cells = [cell if isinstance(cell, dict) else {"source": cell} for cell in cells]
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "id": f"cell-{i}",
-                   "metadata": {}, "outputs": [], "source": source}
-                  for i, source in enumerate(cells)],
+                   "metadata": cell.get("metadata", {}), "outputs": [],
+                   "source": cell["source"]}
+                  for i, cell in enumerate(cells)],
         "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
                                     "language": "python", "name": "python3"}},
         "nbformat": 4, "nbformat_minor": 5,

@@ -80,7 +80,10 @@ def widget_problems(page, expected: int, wait: bool = True) -> list[str]:
             problems.append(f"explorer {name}: no readout rendered")
         plot = explorer.locator(".lc-plot img, .lc-plot canvas")
         try:
-            plot.first.wait_for(state="attached", timeout=WIDGET_TIMEOUT_S * 1000 if wait else 1)
+            if wait:
+                plot.first.wait_for(state="attached", timeout=WIDGET_TIMEOUT_S * 1000)
+            elif plot.count() == 0:  # not waiting: look once (a 1 ms wait can time out)
+                raise PlaywrightTimeout("no figure")
         except PlaywrightTimeout:
             problems.append(f"explorer {name}: no figure rendered")
     return problems
@@ -122,9 +125,10 @@ def _snapshot(page, index: int) -> tuple[tuple[str, str], bool]:
     state = page.evaluate(_SNAPSHOT_JS, index) or {"readout": "", "plot": "", "idle": False}
     plot = state["plot"]
     if not plot:
-        canvas = page.locator(".jp-Notebook .lc-explorer").nth(index).locator(".lc-plot")
-        if canvas.count():
-            plot = "png:" + hashlib.md5(canvas.first.screenshot(animations="disabled")).hexdigest()
+        plot_area = page.locator(".jp-Notebook .lc-explorer").nth(index).locator(".lc-plot")
+        if plot_area.locator("canvas").count():  # an empty plot area has nothing to shoot
+            shot = plot_area.first.screenshot(animations="disabled")
+            plot = "png:" + hashlib.md5(shot).hexdigest()
     return (state["readout"], plot), state["idle"]
 
 
