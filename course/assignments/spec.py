@@ -137,13 +137,14 @@ def redraw_rng(assignment: str, exercise: str, group: CaseGroup, hidden_seed: in
     return np.random.default_rng([base, int(hidden_seed), 1])
 
 
-def student_seed(secret: int, student: str, notebook: str) -> int:
+def student_seed(secret: int | bytes, student: str, notebook: str) -> int:
     """The hidden seed of one student's notebook: the run's secret keyed with who and what.
 
     A keyed hash (BLAKE2b), so knowing one student's seed says nothing of another's or
-    of the secret.
+    of the secret. ``secret``: the bytes of the assignment's secret file, or a number
+    (``course-grade --seed``).
     """
-    key = int(secret).to_bytes(32, "little", signed=True)
+    key = secret[:64] if isinstance(secret, bytes) else int(secret).to_bytes(32, "little", signed=True)
     digest = hashlib.blake2b(f"{student}\0{notebook}".encode("utf-8", "surrogatepass"), key=key,
                              digest_size=8).digest()
     return int.from_bytes(digest, "little")

@@ -3,7 +3,11 @@
 Usage::
 
     course-grade submissions/ --out grades.csv [--feedback feedback/] [--jobs N]
-                 [--timeout S] [--gradescope DIR] [--seed N] [--resume]
+                 [--timeout S] [--gradescope DIR] [--secret FILE] [--shard I/N] [--resume]
+                 [--totals FILE] [--canvas FILE [--roster FILE]]
+                 [--due WHEN --submission-times FILE [--late-penalty P]]
+    course-grade merge --out grades.csv SHARD.csv... [--feedback DIR] [--gradescope DIR]
+    course-grade package gradescope --out autograder.zip [--secret FILE]
 
 ``submissions/`` holds one folder per student (``alice/01_regression.ipynb``);
 a notebook path works too (its folder names the student). The file name picks
@@ -17,7 +21,6 @@ import argparse
 import concurrent.futures
 import os
 import pathlib
-import secrets
 import stat
 import sys
 import time
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 
 from course.assignments import assignments
 
-from . import feedback
+from . import feedback, registrar, shards
 from .grade import ExerciseReport, Report, Row, Submission, file_rows, grade, resolve
 from .gradebook import Gradebook, GradebookError
 from .sandbox import Limits, Sandbox, SandboxUnavailable
@@ -59,8 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory", type=int, default=2048, metavar="MB",
                         help="memory for a submission as a whole, every process included, where "
                              "cgroups are available; else per process (default 2048)")
-    parser.add_argument("--seed", type=int, help="the run's secret for the hidden cases, combined with "
-                        "each student and notebook (default: a fresh random secret per run)")
+    parser.add_argument("--secret", type=pathlib.Path, metavar="FILE",
+                        help="the assignment's secret, from which every student's hidden cases derive; "
+                             "created (mode 0600) if missing (default: course-grade.secret next to "
+                             "--out). Keep it private and use the same file for every run and shard")
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # a number for a secret (tests)
+    parser.add_argument("--shard", metavar="I/N",
+                        help="grade only shard I of N: a stable share of the students (see "
+                             "'course-grade merge')")
+    registrar.add_arguments(parser)
     parser.add_argument("--resume", action="store_true",
                         help="keep the rows already in --out and grade only what is missing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -70,8 +80,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["merge"]:
+        return _merge_main(argv[1:])
+    if argv[:1] == ["package"]:
+        from . import gradescope
+
+        return gradescope.package_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
+    try:
+        args.shard_of = shards.parse_shard(args.shard) if args.shard else None
+        registrar.check_arguments(args)
+    except (shards.ShardError, registrar.RegistrarError) as error:
+        parser.error(str(error))
     if args.jobs < 1 or args.timeout <= 0 or args.memory < 256 or args.notebook_timeout < args.timeout:
         parser.error("--jobs must be >= 1, --timeout > 0, --notebook-timeout >= --timeout and "
                      "--memory >= 256")
@@ -337,10 +359,53 @@ class _Work:
     earlier: dict = field(default_factory=dict)  # (student, notebook) -> rows kept
 
 
+def _merge_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="course-grade merge",
+                                     description="Join gradebooks graded in shards (--shard I/N).")
+    parser.add_argument("gradebooks", nargs="+", type=pathlib.Path, metavar="SHARD.csv")
+    parser.add_argument("--out", required=True, type=pathlib.Path, help="the joined gradebook")
+    parser.add_argument("--feedback", type=pathlib.Path, metavar="DIR",
+                        help="also join the shards' feedback folders into DIR")
+    parser.add_argument("--gradescope", type=pathlib.Path, metavar="DIR",
+                        help="also join the shards' Gradescope folders into DIR")
+    registrar.add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        registrar.check_arguments(args)
+        rows, _ = shards.merge(args.gradebooks, args.out, args.feedback, args.gradescope)
+        registrar.write_all(args, rows, assignments())
+    except (shards.ShardError, registrar.RegistrarError) as error:
+        print(f"course-grade merge: error: {error}", file=sys.stderr)
+        return 2
+    students = len({row[0] for row in rows})
+    print(f"Merged {len(args.gradebooks)} gradebook(s): {len(rows)} rows of {students} student(s); "
+          f"wrote {args.out}")
+    return 0
+
+
+def _in_shard(args, student: str) -> bool:
+    return args.shard_of is None or shards.shard_of(student, args.shard_of[1]) == args.shard_of[0]
+
+
+def _secret(args) -> bytes:
+    if args.seed is not None:
+        return shards.secret_from_seed(args.seed)
+    path = args.secret or args.out.parent / shards.DEFAULT_SECRET_NAME
+    try:
+        return shards.load_or_create_secret(path)
+    except shards.ShardError as error:
+        raise UsageError(str(error)) from error
+
+
 def _prepare(args) -> _Work:
     known = assignments()
     found = discover(args.paths)
-    if not found.submissions and not found.empty and not found.refused:
+    if args.shard_of is not None:
+        found.submissions = [s for s in found.submissions if _in_shard(args, s.student)]
+        found.empty = [name for name in found.empty if _in_shard(args, name)]
+        found.refused = [(s, why) for s, why in found.refused if _in_shard(args, s.student)]
+        found.problems = [(name, text) for name, text in found.problems if _in_shard(args, name)]
+    if not found.submissions and not found.empty and not found.refused and args.shard_of is None:
         raise UsageError("no notebooks found under " + ", ".join(args.paths))
     try:
         earlier = Gradebook(args.out).load() if args.resume else {}
@@ -372,6 +437,9 @@ def _prepare(args) -> _Work:
 
 def _grade_all(args) -> int:
     work = _prepare(args)
+    if not work.todo and not work.prefilled and not work.earlier:
+        print(f"course-grade: shard {args.shard} holds no student; writing an empty gradebook",
+              file=sys.stderr)
     sandbox = Sandbox(Limits(timeout=args.timeout, memory_mb=args.memory,
                              notebook_seconds=args.notebook_timeout), isolation=args.isolation)
     try:
@@ -396,7 +464,19 @@ def _grade(args, work: _Work, sandbox: Sandbox) -> int:
         print(f"course-grade: warning: no control groups ({controllers.why}); --memory and the "
               "process limit hold per process, not for a submission as a whole (see "
               "docs/instructors.md, 'Limits').", file=sys.stderr)
-    hidden_seed = args.seed if args.seed is not None else secrets.randbits(48)
+    hidden_seed = _secret(args)
+    meta = shards.Meta(shards.fingerprint(hidden_seed), shards.course_version(),
+                       f"{args.shard_of[0]}/{args.shard_of[1]}" if args.shard_of else None,
+                       str(args.feedback.resolve()) if args.feedback else None,
+                       str(args.gradescope.resolve()) if args.gradescope else None)
+    if args.resume and work.earlier:
+        try:
+            earlier = shards.Meta.read(args.out)
+        except shards.ShardError:
+            earlier = None
+        if earlier is not None and (earlier.secret, earlier.version) != (meta.secret, meta.version):
+            raise UsageError(f"{args.out} was graded with another secret or course version; resume "
+                             "with the same --secret, or grade afresh")
     book = Gradebook(args.out)
     book.start([row for key in sorted(work.earlier) for row in work.earlier[key]])
     reports: list[Report] = list(work.prefilled)
@@ -419,6 +499,8 @@ def _grade(args, work: _Work, sandbox: Sandbox) -> int:
     progress.close()
     rank = {e.name: i for a in work.known.values() for i, e in enumerate(a.exercises)}
     book.finish(lambda row: (row[0], row[1], rank.get(row[2], -1)))
+    meta.write(args.out)
+    registrar.write_all(args, Gradebook(args.out).rows(), work.known)
     if args.feedback or args.gradescope:
         for (student, notebook), rows in work.earlier.items():  # kept rows: feedback from the rows
             report = Report(Submission(student, notebook),

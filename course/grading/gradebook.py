@@ -44,6 +44,10 @@ class Gradebook:
                 found.setdefault((row[0], row[1]), []).append(row)
         return found
 
+    def rows(self) -> list[list[str]]:
+        """Every row of the finished file (header left out)."""
+        return [row for rows in self.load().values() for row in rows]
+
     def start(self, keep: list[list[str]]) -> None:
         """Write the header and the rows kept from an earlier run; later rows are appended."""
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -292,6 +292,21 @@ def isolate(config: dict, channel, stdlib: list[str]) -> str:
                 channel.send(e="fatal", msg=f"sandbox setup failed: {error}")
                 os._exit(3)
             why = _also(str(error), why)
+    if mode == "limits" and os.geteuid() == 0:
+        # No namespaces (a container that refuses them: Docker's default profile, Gradescope,
+        # most Kubernetes pods): the student's code still does not run as root. An unused uid
+        # of its own, owning only the fresh scratch folder, cannot read root-only files (the
+        # course, the solutions, the secret) nor signal the grader.
+        try:
+            uid = _SANDBOX_UIDS + os.getpid()
+            os.chown(config["root"], uid, uid)
+            os.chmod(config["root"], 0o700)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+        except OSError as error:
+            channel.send(e="fatal", msg=f"sandbox setup failed: could not leave root ({error})")
+            os._exit(3)
     if libc is not None:
         try:
             libc.check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")

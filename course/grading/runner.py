@@ -47,7 +47,10 @@ ALLOWED = ("numpy", "math", "cmath", "functools", "itertools", "operator", "coll
 DENIED = ("numpy.ctypeslib", "numpy.f2py", "numpy.distutils", "numpy.testing")
 # Loaded in the zygote, so that no import has to read a file once student code runs.
 PRELOAD = ALLOWED + ("numpy.linalg", "numpy.fft", "numpy.random", "numpy.polynomial", "numpy.ma",
-                     "numpy.lib.stride_tricks", "numpy.exceptions", "collections.abc", "ast", "types")
+                     "numpy.lib.stride_tricks", "numpy.exceptions", "collections.abc", "ast", "types",
+                     # not importable by graded code, but loaded here so that the layers below
+                     # the guard behave alike where the standard library is not world-readable
+                     "subprocess", "threading", "socket")
 # Audit events refused while student code runs (PEP 578 names); see docs/instructors.md.
 _BLOCKED_EVENTS = {"compile", "exec", "open", "import", "object.__getattr__", "code.__new__",
                    "function.__new__", "builtins.input", "builtins.breakpoint", "setopencode",

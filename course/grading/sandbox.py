@@ -181,6 +181,7 @@ class Sandbox:
         with self._shim_lock:
             if self._shim is None:
                 self._shim = tempfile.mkdtemp(prefix="course-grade-numpy-")
+                os.chmod(self._shim, 0o755)  # readable by the sandbox's own unprivileged user
                 os.symlink(self._numpy, os.path.join(self._shim, "numpy"))
                 libs = self._numpy.parent / "numpy.libs"
                 if libs.is_dir():
