@@ -222,3 +222,34 @@ def test_killing_the_grader_mid_run_keeps_finished_rows_and_leaves_no_process(tm
     assert sorted({r[0] for r in final}) == ["a_honest", "b_hangs", "c_honest", "d_hangs"]
     assert [r[5] for r in final if r[0] == "d_hangs"] == ["timeout", "passed", "passed"]
 
+
+
+def test_ctrl_c_stops_at_once_and_leaves_no_process(tmp_path):
+    """Interrupting a run stops it within seconds, whatever is queued or hanging."""
+    import signal
+    import subprocess
+    import time
+
+    from test_grading_adversarial import _left_after, _processes_mentioning
+
+    hang = corpus.function("huber_loss", "while True:\n    pass")
+    for k in range(12):
+        path = tmp_path / "class" / f"s{k:02d}" / corpus.NB
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(corpus.build({"huber_loss": hang})))
+    marker = tmp_path / "tmp"
+    marker.mkdir()
+    command = [sys.executable, "-m", "course.grading", str(tmp_path / "class"), "--out",
+               str(tmp_path / "g.csv"), "--jobs", "2", "--timeout", "5", "--quiet", "--seed", "9"]
+    grader = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "TMPDIR": str(marker)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _processes_mentioning(str(marker)):
+        time.sleep(0.05)
+    time.sleep(1.0)  # two notebooks hang in their sandboxes, ten are queued (12 x 7.5 s if waited)
+    started = time.monotonic()
+    grader.send_signal(signal.SIGINT)
+    assert grader.wait(timeout=30) == 130
+    assert time.monotonic() - started < 5
+    assert "interrupted" in grader.stderr.read()
+    assert _left_after(str(marker)) == []

@@ -484,18 +484,23 @@ def _grade(args, work: _Work, sandbox: Sandbox) -> int:
         book.add([row.fields() for row in report.rows])
     progress = _Progress(len(work.todo), enabled=not args.quiet)
     started = time.monotonic()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(grade, s, work.known, sandbox, hidden_seed) for s in work.todo]
-            for future in concurrent.futures.as_completed(futures):
-                report = future.result()
-                book.add([row.fields() for row in report.rows])
-                reports.append(report)
-                progress.step()
+        futures = [pool.submit(grade, s, work.known, sandbox, hidden_seed) for s in work.todo]
+        for future in concurrent.futures.as_completed(futures):
+            report = future.result()
+            book.add([row.fields() for row in report.rows])
+            reports.append(report)
+            progress.step()
     except KeyboardInterrupt:
+        # Stop at once: drop what has not started, and close the sandbox (which kills the
+        # notebooks being graded) instead of waiting for them.
+        pool.shutdown(wait=False, cancel_futures=True)
+        sandbox.close()
         print("\ncourse-grade: interrupted; finished rows are in the gradebook "
               "(rerun with --resume to grade the rest)", file=sys.stderr)
         return 130
+    pool.shutdown()
     progress.close()
     rank = {e.name: i for a in work.known.values() for i, e in enumerate(a.exercises)}
     book.finish(lambda row: (row[0], row[1], rank.get(row[2], -1)))

@@ -120,6 +120,7 @@ class Sandbox:
         self._shim = None
         self._lock = threading.Lock()
         self._shim_lock = threading.Lock()
+        self._closed = False
         self._zygote = None
         self._control = None
 
@@ -190,6 +191,7 @@ class Sandbox:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True  # no new sandbox after this (grading threads may still ask)
             self._stop_zygote()
             if self.controllers is not None:
                 self.controllers.close()
@@ -202,6 +204,8 @@ class Sandbox:
         """Ask the zygote for a fresh sandbox process; its pid (= its process group)."""
         message = json.dumps({"op": "spawn", "config": config}).encode() + b"\n"
         with self._lock:
+            if self._closed:
+                raise OSError("the grader is shutting down")
             for attempt in (1, 2):
                 try:
                     if self._zygote is None or self._zygote.poll() is not None:
