@@ -120,33 +120,40 @@ def check_positive(value: float, name: str, strict: bool = True) -> None:
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
 
-def reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
+def reduce(loss: np.ndarray, reduction: str, denominator=None) -> np.ndarray:
     """Apply ``reduction`` to an array of per-element losses.
 
-    "none" returns ``loss``; "sum" its sum; "mean" its mean. Reduced values are
-    0-d arrays of ``loss.dtype``. The mean of an empty batch is NaN, as in
-    PyTorch (computed without NumPy's "empty slice" warning).
+    "none" returns ``loss``; "sum" its sum; "mean" its sum divided by
+    ``denominator`` (default: the number of elements; a weighted loss passes
+    its total weight). Reduced values are 0-d arrays of ``loss.dtype``. A mean
+    over nothing (an empty batch, every target ignored or weighted 0) is NaN,
+    as PyTorch's 0/0 (computed without NumPy's "empty slice" warning).
     """
     if reduction == "none":
         return np.asarray(loss)  # a 0-d input may have produced a NumPy scalar
     if reduction == "sum":
         return np.asarray(np.add.reduce(loss, axis=None), dtype=loss.dtype)
     if reduction == "mean":
-        if loss.size == 0:
+        count = loss.size if denominator is None else denominator
+        if not count:
             return np.asarray(np.nan, dtype=loss.dtype)
-        return np.asarray(np.add.reduce(loss, axis=None) / loss.size, dtype=loss.dtype)
+        return np.asarray(np.add.reduce(loss, axis=None) / count, dtype=loss.dtype)
     check_reduction(reduction)  # raises with the list of valid choices
 
 
-def reduction_scale(count: int, reduction: str) -> float:
-    """d(reduced loss)/d(one element's loss): 1/count for "mean", else 1.
+def reduction_scale(count: int, reduction: str, denominator=None) -> float:
+    """d(reduced loss)/d(one element's loss): 1/count (or 1/denominator) for "mean", else 1.
 
-    For "none" the gradient is that of the sum of the per-element losses.
+    For "none" the gradient is that of the sum of the per-element losses. With
+    no elements the scale multiplies nothing and is 1; a weighted mean whose
+    ``denominator`` is 0 gives NaN, which is what PyTorch's gradient holds there.
     """
     check_reduction(reduction)
-    if reduction == "mean" and count > 0:
-        return 1.0 / count
-    return 1.0
+    if reduction != "mean":
+        return 1.0
+    if denominator is not None:
+        return 1.0 / float(denominator) if denominator else float("nan")
+    return 1.0 / count if count > 0 else 1.0
 
 
 def scaled(grad: np.ndarray, count: int, reduction: str) -> np.ndarray:

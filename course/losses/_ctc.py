@@ -143,14 +143,18 @@ def _final_states(tl, L, dtype):
     return final
 
 
+def _lattice(emissions, il, tl):
+    """What both recursions need: sizes, dtype, its most negative finite value (a floor for
+    log-sums), the number of steps, which samples end at each step, and the final states."""
+    _, N, L = emissions.shape
+    dtype = emissions.dtype
+    steps = int(il.max())
+    return N, L, dtype, np.finfo(dtype).min, steps, _ends_at(il), _final_states(tl, L, dtype)
+
+
 def _forward(emissions, skip_penalty, il, tl, keep=False):
     """Run the alpha recursion; return log p(l | x) per sample and, with ``keep``, all alphas."""
-    T, N, L = emissions.shape
-    dtype = emissions.dtype
-    floor = np.finfo(dtype).min
-    steps = int(il.max())
-    ends = _ends_at(il)
-    final = _final_states(tl, L, dtype)
+    N, L, dtype, floor, steps, ends, final = _lattice(emissions, il, tl)
     log_likelihood = np.where(tl == 0, 0.0, -np.inf).astype(dtype)  # il = 0: empty path
     alphas = np.empty((steps, N, L), dtype=dtype) if keep else None
 
@@ -171,12 +175,7 @@ def _forward(emissions, skip_penalty, il, tl, keep=False):
 
 def _backward(emissions, skip_penalty, il, tl):
     """The beta recursion, returning beta_t(s) / y_t(l'_s) in logs, shape (steps, N, L)."""
-    T, N, L = emissions.shape
-    dtype = emissions.dtype
-    floor = np.finfo(dtype).min
-    steps = int(il.max())
-    ends = _ends_at(il)
-    final = _final_states(tl, L, dtype)
+    N, L, dtype, floor, steps, ends, final = _lattice(emissions, il, tl)
     into_skip = np.full((N, L), -np.inf, dtype=dtype)  # may s jump to s + 2?
     into_skip[:, :-2] = skip_penalty[:, 2:]
     betas = np.empty((steps, N, L), dtype=dtype)

@@ -47,6 +47,7 @@ from ._common import (
     log_softmax,
     quiet,
     reduce,
+    reduction_scale,
     scaled,
     sigmoid,
     softmax,
@@ -78,27 +79,9 @@ __all__ = [
     "softmax", "log_softmax",
 ]
 
-def _mean_scale(reduction: str, denominator) -> float:
-    """d(reduced)/d(per-row loss) as a Python float: 1/denominator for "mean".
-
-    A zero denominator (every target ignored, or every target weight 0)
-    gives NaN, which is what PyTorch's gradient holds there too.
-    """
-    if reduction != "mean":
-        return 1.0
-    return 1.0 / float(denominator) if denominator else float("nan")
-
-
 def _reduce_rows(loss: np.ndarray, reduction: str, shape: tuple, denominator) -> np.ndarray:
-    """Reduce one loss per row of a (rows, C) view; "mean" divides by ``denominator``."""
-    if reduction == "none":
-        return loss.reshape(per_row_shape(shape))
-    total = loss.sum()
-    if reduction == "mean":
-        # nothing to average over (an empty or all-ignored batch, or every
-        # target weight 0): NaN, as PyTorch's 0/0
-        total = total / denominator if denominator else np.nan
-    return np.asarray(total, dtype=loss.dtype)
+    """Reduce one loss per row of a (rows, C) view: "none" keeps the batch's shape."""
+    return reduce(loss.reshape(per_row_shape(shape)), reduction, denominator)
 
 
 # ------------------------------------------------------------ cross-entropy
@@ -245,12 +228,12 @@ def cross_entropy_grad(
     grad, sums, _ = exp_rows(rows)  # exp(x - shift): becomes the gradient in place
     if soft:
         probs = _smoothed_probabilities(targets, w, label_smoothing)
-        scale = _mean_scale(reduction, count)
+        scale = reduction_scale(count, reduction, denominator=count)
         grad *= (probs.sum(1) * scale / sums)[:, None]
         grad -= probs * scale
         return from_rows(grad, x.shape)
 
-    scale = _mean_scale(reduction, targets.total_weight())
+    scale = reduction_scale(len(rows), reduction, denominator=targets.total_weight())
     ignored = targets.ignored
     row_weight = targets.weight if targets.weight is not None else np.ones(count, x.dtype)
     # row i of the gradient is on_softmax[i] * softmax - on_target[i] * one_hot
@@ -318,7 +301,7 @@ def nll_loss_grad(
     """
     x, rows, targets = _prepare_nll(input, target, weight, ignore_index, reduction)
     count, classes = rows.shape
-    scale = _mean_scale(reduction, targets.total_weight())
+    scale = reduction_scale(len(rows), reduction, denominator=targets.total_weight())
     row_weight = targets.weight if targets.weight is not None else np.ones(count, x.dtype)
     on_target = row_weight * -scale
     if targets.ignored is not None:

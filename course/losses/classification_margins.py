@@ -122,6 +122,20 @@ def hinge_embedding_loss_grad(
 
 
 # ------------------------------------------------------------- multi-class
+def _nonempty_rows(x: np.ndarray, loss: str):
+    """(rows, N, C) of a (C,) or (N, C) input; ValueError for an empty batch.
+
+    PyTorch returns uninitialised memory for these margin losses on an empty batch,
+    so there is nothing to match: the course refuses it.
+    """
+    rows = x.reshape(-1, x.shape[-1])
+    count, classes = rows.shape
+    if count == 0:
+        raise ValueError(f"{loss} of an empty batch is undefined (PyTorch returns uninitialised "
+                         f"memory); got input of shape {x.shape}")
+    return rows, count, classes
+
+
 def _prepare_multi_margin(input, target, p, weight, reduction):
     check_reduction(reduction)
     if p not in (1, 2):
@@ -129,13 +143,7 @@ def _prepare_multi_margin(input, target, p, weight, reduction):
     x = as_float(input, "input")
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(f"input must have shape (C,) or (N, C) with C >= 1, got {x.shape}")
-    rows = x.reshape(-1, x.shape[-1])
-    count, classes = rows.shape
-    if count == 0:
-        raise ValueError(
-            "multi_margin_loss of an empty batch is undefined (PyTorch returns "
-            "uninitialised memory); got input of shape " + str(x.shape)
-        )
+    rows, count, classes = _nonempty_rows(x, "multi_margin_loss")
     t = as_index(target, "target")
     allowed = [(count,)] if x.ndim == 2 else [(), (1,)]
     if t.shape not in allowed:
@@ -213,13 +221,7 @@ def _prepare_multilabel_margin(input, target, reduction):
     x = as_float(input, "input")
     if x.ndim not in (1, 2):
         raise ValueError(f"input must have shape (C,) or (N, C), got {x.shape}")
-    rows = x.reshape(-1, x.shape[-1])
-    count, classes = rows.shape
-    if count == 0:
-        raise ValueError(
-            "multilabel_margin_loss of an empty batch is undefined (PyTorch returns "
-            "uninitialised memory); got input of shape " + str(x.shape)
-        )
+    rows, count, classes = _nonempty_rows(x, "multilabel_margin_loss")
     t = as_index(target, "target")
     if t.shape != x.shape:
         raise ValueError(f"target must have the input's shape {x.shape}, got {t.shape}")
