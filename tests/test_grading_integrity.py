@@ -428,3 +428,50 @@ raise RuntimeError(repr(found))
 """)
     result = next(e for e in attempt.events if e.get("e") == "res")
     assert result["m"] == "[]", result["m"][:300]
+
+
+def test_honest_idioms_are_never_flagged(tmp_path):
+    """What honest students write: future imports, typing, math, a namedtuple, errstate,
+    a seeded generator, and words such as exec or solutions/ in comments and strings."""
+    helpers = '''from __future__ import annotations
+import math
+import functools
+from collections import namedtuple
+from typing import Optional, TypeVar
+
+import numpy as np
+
+Number = TypeVar("Number")
+Settings = namedtuple("Settings", ["scale"], defaults=[1.0])
+NOTE = "See solutions/01_regression.ipynb? No: we exec nothing and open no file."
+
+
+def _mean(values: np.ndarray, reduction: Optional[str] = "mean"):
+    # exec, eval, open: only words here
+    rng = np.random.default_rng(0)
+    _ = rng.normal(size=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _ = np.log(np.zeros(1))
+    return functools.reduce(lambda a, b: a + b, [values.mean() * Settings().scale, 0.0 * math.pi])
+'''
+    honest = corpus.solution_source("quantile_loss").replace(
+        "def quantile_loss(", "def _honest_quantile_loss(")
+    wrapper = (helpers + "\n\n" + honest + "\n\ndef quantile_loss(" + corpus.SIGNATURES["quantile_loss"]
+               + "):\n    _mean(np.ones(3))\n    return _honest_quantile_loss(input, target, quantile, "
+               "reduction)\n")
+    entry = corpus.Entry("idioms", {corpus.NB: corpus.build({"quantile_loss": wrapper})})
+    entry.write(tmp_path / "class")
+    assert cli.main([str(tmp_path / "class"), "--out", str(tmp_path / "g.csv"), "--seed", "1",
+                     "--quiet", "--jobs", "1"]) == 0
+    rows = _rows(tmp_path / "g.csv")
+    assert {r["status"] for r in rows.values()} == {"passed"}, [r["message"] for r in rows.values()]
+
+
+def test_code_generated_from_a_students_string_is_still_refused(tmp_path):
+    """namedtuple's own generated code passes; a string of the student's through eval does not."""
+    attack = corpus.wrapped("quantile_loss", "np._core._internal.sys.modules['builtins'].eval('1 + 1')")
+    entry = corpus.Entry("evals", {corpus.NB: corpus.build({"quantile_loss": attack})})
+    entry.write(tmp_path / "class")
+    assert cli.main([str(tmp_path / "class"), "--out", str(tmp_path / "g.csv"), "--seed", "1",
+                     "--quiet", "--jobs", "1"]) == 0
+    assert _rows(tmp_path / "g.csv")[("evals", corpus.NB, "quantile_loss")]["status"] == "forbidden"
