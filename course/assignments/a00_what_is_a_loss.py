@@ -6,6 +6,7 @@ import numpy as np
 
 from course.lessons import basics as B
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -187,5 +188,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="one gradient-descent step on the mean squared error of y ≈ w x",
         ),
+        EXPERIMENTS["00_what_is_a_loss"],
     ),
+    written=WRITTEN["00_what_is_a_loss"],
 )

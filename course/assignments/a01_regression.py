@@ -6,6 +6,7 @@ import numpy as np
 
 from course.losses import regression as R
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -124,5 +125,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="pinball loss for a chosen quantile",
         ),
+        EXPERIMENTS["01_regression"],
     ),
+    written=WRITTEN["01_regression"],
 )

@@ -14,6 +14,7 @@ import numpy as np
 from course.losses import classification as K
 from course.losses import log_softmax as reference_log_softmax
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -258,5 +259,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="binary cross-entropy on logits, stable for any finite logit",
         ),
+        EXPERIMENTS["02_classification"],
     ),
+    written=WRITTEN["02_classification"],
 )

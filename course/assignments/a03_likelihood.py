@@ -9,6 +9,7 @@ import numpy as np
 from course.losses import likelihood as LK
 from course.losses import regression as R
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -241,5 +242,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="Poisson negative log-likelihood of counts",
         ),
+        EXPERIMENTS["03_likelihood"],
     ),
+    written=WRITTEN["03_likelihood"],
 )

@@ -16,6 +16,7 @@ import numpy as np
 
 from course.losses import structured as S
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -233,5 +234,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="torch's triplet margin loss with the Euclidean distance",
         ),
+        EXPERIMENTS["04_structured"],
     ),
+    written=WRITTEN["04_structured"],
 )

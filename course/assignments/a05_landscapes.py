@@ -12,6 +12,7 @@ import numpy as np
 
 from course.lessons import landscape as L
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -284,5 +285,7 @@ QUADRATIC_MOMENTUM_PATH = Exercise(
 ASSIGNMENT = Assignment(
     notebook="05_landscapes",
     title="Loss landscapes",
-    exercises=(FILTER_NORMALIZE, TOP_EIGENVALUE, LOGISTIC_HVP, QUADRATIC_MOMENTUM_PATH),
+    exercises=(FILTER_NORMALIZE, TOP_EIGENVALUE, LOGISTIC_HVP, QUADRATIC_MOMENTUM_PATH,
+               EXPERIMENTS["05_landscapes"]),
+    written=WRITTEN["05_landscapes"],
 )

@@ -15,6 +15,7 @@ import numpy as np
 
 from course.losses import imbalance as I
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -244,5 +245,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="Cui et al.'s class-balanced weights from class counts",
         ),
+        EXPERIMENTS["06_imbalance"],
     ),
+    written=WRITTEN["06_imbalance"],
 )

@@ -14,6 +14,7 @@ import numpy as np
 from course import metrics
 from course.losses import surrogates as S
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -305,5 +306,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="hard IoU with a threshold, pooled or per sample, empty masks scoring 1",
         ),
+        EXPERIMENTS["07_surrogates"],
     ),
+    written=WRITTEN["07_surrogates"],
 )

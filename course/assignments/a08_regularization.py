@@ -16,6 +16,7 @@ import numpy as np
 from course.lessons import regularization as lab
 from course.losses import regularization as R
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -200,5 +201,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="one proximal-gradient step for the lasso",
         ),
+        EXPERIMENTS["08_regularization"],
     ),
+    written=WRITTEN["08_regularization"],
 )

@@ -14,6 +14,7 @@ import numpy as np
 
 from course.losses import composite as C
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -181,5 +182,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="Kendall et al.'s uncertainty-weighted multi-task loss",
         ),
+        EXPERIMENTS["09_composite"],
     ),
+    written=WRITTEN["09_composite"],
 )

@@ -16,6 +16,7 @@ import numpy as np
 from course.lessons import generalization as K
 from course.losses import imbalance as I
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -250,5 +251,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="generalized cross-entropy (1 - p_y^q) / q on logits",
         ),
+        EXPERIMENTS["10_generalization"],
     ),
+    written=WRITTEN["10_generalization"],
 )

@@ -19,6 +19,7 @@ import numpy as np
 
 from course.lessons import diagnostics as D
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -202,5 +203,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="share of flipped labels among the k highest-scoring examples",
         ),
+        EXPERIMENTS["11_diagnostics"],
     ),
+    written=WRITTEN["11_diagnostics"],
 )
