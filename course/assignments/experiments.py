@@ -343,14 +343,17 @@ WRITTEN = {
          "second derivative.",
          "1 point: H = Xᵀ diag(σ(z)(1 − σ(z))) X / n depends only on X and w (through z = Xw)."]),
     "06_imbalance": _written(
-        "q_why_focal_recall",
-        "Compare the minority-class recall your experiment finds at γ = 0 and γ = 2, and explain "
-        "what the modulating factor (1 − p_t)^γ does to the share of the gradient that the easy "
-        "negatives get.",
-        ["1 point: (1 − p_t)^γ shrinks the loss and gradient of easy, well-classified examples, which "
-         "are mostly the abundant negatives.",
-         "1 point: the gradient is then dominated by the hard examples, among them the rare "
-         "positives, so the boundary moves to classify more of them (recall rises)."]),
+        "q_why_focal_boundary",
+        "In your experiment the decision boundary and the recall barely move between γ = 0 and "
+        "γ = 2. Explain what the factor (1 − p_t)^γ does to the gradient, and why that need not "
+        "move the boundary; what would move it?",
+        ["1 point: (1 − p_t)^γ shrinks the loss and gradient of easy, confidently classified "
+         "examples (mostly the abundant negatives far from the boundary), so training focuses on "
+         "the hard examples near the boundary.",
+         "1 point: the boundary sits where the pulls of the hard examples of both classes balance; "
+         "both sides are near the boundary and are down-weighted alike, so the balance point hardly "
+         "moves. Weighting the classes (alpha > 0.5 for the positives) or lowering the threshold "
+         "does move it."]),
     "07_surrogates": _written(
         "q_why_soft_iou",
         "Why do we train with the soft IoU loss but report the hard IoU at a threshold?",
