@@ -37,6 +37,11 @@ def _huge(rng):
     return [Case((x, np.zeros(5)), {"delta": 2.0, "reduction": "sum"}, "residuals of 1e8")]
 
 
+def _huge_hidden(rng):
+    x = rng.choice([-1.0, 1.0], size=5) * 10.0 ** rng.uniform(7.5, 8.5, 5)
+    return [Case((x, rng.normal(size=5)), {"delta": 1.5, "reduction": "sum"}, "residuals near 1e8")]
+
+
 def _bad_shape(rng):
     return [Case((rng.normal(size=(4, 1)), rng.normal(size=4)), {},
                  "input (4, 1) vs target (4,): broadcasting would make (4, 4)")]
@@ -57,6 +62,10 @@ def _shared_groups(hidden_extra=()):
         CaseGroup("huge residuals", _huge, points=0.5, probes="residuals of ±1e8"),
         CaseGroup("shape mismatch raises ValueError", _bad_shape, points=0.5,
                   probes="input and target of different shapes"),
+        # the same pitfalls again, on inputs the learner never sees
+        CaseGroup("float32 stays float32 (hidden)", _float32, points=0.5, hidden=True,
+                  probes="float32 inputs"),
+        CaseGroup("huge residuals (hidden)", _huge_hidden, points=0.5, hidden=True, probes="residuals of ±1e8"),
         *hidden_extra,
     )
 
