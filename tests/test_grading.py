@@ -461,7 +461,8 @@ def test_written_answers_round_trip_review_files_and_merge_manual(tmp_path, caps
     assert grades.read_bytes() == before  # nothing merged
     good = [manual.SCORES_HEADER, ["ann", corpus.NB, question.id, "1.5", "clear, misses the cap"],
             ["bob", corpus.STEM, question.id, "", ""]]
-    scores.write_text("\n".join(",".join(r) for r in good) + "\n")
+    with open(scores, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(good)
     assert cli.main(["merge-manual", str(scores), "--into", str(grades)]) == 0
     rows = {(r[0], r[2]): r for r in read_csv(grades)}
     assert rows[("ann", question.id)][3:7] == ["1.5", f"{question.points:g}", "graded",

@@ -65,7 +65,8 @@ def _shared_groups(hidden_extra=()):
         # the same pitfalls again, on inputs the learner never sees
         CaseGroup("float32 stays float32 (hidden)", _float32, points=0.5, hidden=True,
                   probes="float32 inputs"),
-        CaseGroup("huge residuals (hidden)", _huge_hidden, points=0.5, hidden=True, probes="residuals of ±1e8"),
+        CaseGroup("huge residuals (hidden)", _huge_hidden, points=0.5, hidden=True,
+                  probes="residuals of ±1e8"),
         *hidden_extra,
     )
 
