@@ -82,8 +82,8 @@ def _huber_cases(rng):
     y = 2 * x + 1 + rng.normal(0, 0.3, 30)
     dirty = y.copy()
     dirty[rng.choice(30, 4, replace=False)] += rng.uniform(20, 40, 4)
-    return [Case((x, y, 1.0, 1.0, 60), {}, "clean line"),
-            Case((x, dirty, 1.0, 1.0, 60), {}, "four outliers far above the line")]
+    return [Case((x, y, 1.0, 1.0, 25), {}, "clean line"),
+            Case((x, dirty, 1.0, 1.0, 25), {}, "four outliers far above the line")]
 
 
 # ------------------------------------------------------------------ 02
