@@ -59,7 +59,8 @@ def run_grader(folder: pathlib.Path, out: pathlib.Path, jobs: int) -> float:
     with open(out, newline="") as handle:
         # (with several notebooks, each student also gets "missing" rows for the others)
         statuses = {row["status"] for row in csv.DictReader(handle)
-                    if not (row["status"] == "missing" and row["message"].startswith("No "))}
+                    if not (row["status"] == "missing" and row["message"].startswith("No "))
+                    and row["status"] != "manual"}  # written answers wait for a teaching assistant
     if statuses != {"passed"}:
         raise SystemExit(f"the solutions should all pass; got statuses {statuses}")
     return seconds

@@ -12,6 +12,9 @@ The exercise notebook gets, at the marker's indentation::
         # YOUR CODE HERE
         raise NotImplementedError()
 
+A written answer (a markdown cell tagged ``written``) holds its model answer between the
+same markers; the exercise gets the line ``YOUR ANSWER HERE`` instead.
+
 Outputs and execution counts are cleared, and the notebook's metadata
 records which assignment and version it belongs to, so the grader can tell
 a notebook from another course version.
@@ -32,10 +35,11 @@ import sys
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+ANSWER_STUB = ("YOUR ANSWER HERE",)
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def strip_solution(source: str) -> str:
+def strip_solution(source: str, stub: tuple[str, ...] = STUB) -> str:
     """Replace each marked region of a cell's source with the stub."""
     out, inside = [], False
     for line in source.splitlines(keepends=True):
@@ -45,7 +49,7 @@ def strip_solution(source: str) -> str:
                 raise ValueError("nested '### BEGIN SOLUTION'")
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
-            out.extend(f"{indent}{stub}\n" for stub in STUB)
+            out.extend(f"{indent}{line}\n" for line in stub)
         elif stripped == END:
             if not inside:
                 raise ValueError("'### END SOLUTION' without a BEGIN")
@@ -68,7 +72,7 @@ def make_exercise(notebook: dict, assignment: str, version: int) -> dict:
             cell["outputs"] = []
             cell["execution_count"] = None
         elif BEGIN in source:
-            cell["source"] = _lines(strip_solution(source))
+            cell["source"] = _lines(strip_solution(source, ANSWER_STUB))
     result["metadata"]["course"] = {"assignment": assignment, "version": version}
     return result
 

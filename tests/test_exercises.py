@@ -109,14 +109,17 @@ def test_self_check_explains_a_sum_instead_of_a_mean(capsys):
     assert "a sum where a mean over the 8 elements was expected" in capsys.readouterr().out
 
 
-def test_self_check_explains_nan_and_float32_promotion():
+def test_self_check_explains_nan_and_float32_promotion(capsys):
     check = checker("01_regression")
 
     def huber_loss_grad(input, target, reduction="mean", delta=1.0):
+        if np.shape(input) != np.shape(target):
+            raise ValueError("shapes differ")
         grad = np.clip(np.asarray(input, dtype=np.float64) - target, -delta, delta)
         return grad / grad.size if reduction == "mean" else grad
 
-    assert check(huber_loss_grad)  # public checks are float64
+    assert not check(huber_loss_grad)  # float32 is a public check: the learner sees it
+    assert "keep the input's dtype" in capsys.readouterr().out
     from course.assignments.judge import compare_values
 
     expected = np.ones(3, dtype=np.float32)

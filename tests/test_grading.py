@@ -255,9 +255,16 @@ def test_solutions_earn_full_marks_and_untouched_exercises_zero(course_run):
     code, rows, _ = course_run
     assert code == 0
     expected = {(a.notebook, e.name): e.points for a in assignments().values() for e in a.exercises}
+    written = {(a.notebook, q.id): q.points for a in assignments().values() for q in a.written}
+    assert all(len(a.written) >= 1 for a in assignments().values())
     for student in ("from_solutions", "from_exercises"):
         mine = {(r[1].removesuffix(".ipynb"), r[2]): r for r in rows if r[0] == student}
-        assert set(mine) == set(expected)
+        assert set(mine) == set(expected) | set(written)
+        for key, points in written.items():  # written answers wait for a teaching assistant
+            row = mine.pop(key)
+            assert (float(row[3]), float(row[4]), row[5]) == (0.0, points, "manual"), row
+            assert row[6].startswith("awaiting a teaching assistant's score")
+            assert ("no answer" in row[6]) == (student == "from_exercises"), row
         for key, row in mine.items():
             assert float(row[4]) == expected[key]
             if student == "from_solutions":
@@ -271,22 +278,29 @@ def test_the_gradebook_is_sorted_with_exercises_in_notebook_order(course_run):
     keys = [(r[0], r[1]) for r in rows]
     assert keys == sorted(keys)
     regression = [r[2] for r in rows if r[0] == "from_solutions" and r[1] == "01_regression.ipynb"]
-    assert regression == [e.name for e in get("01_regression").exercises]
+    assert regression == [e.name for e in get("01_regression").exercises] + [
+        q.id for q in get("01_regression").written]
 
 
 def test_feedback_and_gradescope_files_are_written(course_run):
     _, rows, base = course_run
     report = (base / "feedback" / "from_solutions.md").read_text()
     total = sum(float(r[4]) for r in rows if r[0] == "from_solutions")
-    assert f"Total: {total:g} / {total:g} points" in report and "hidden check:" in report
+    automatic = sum(float(r[4]) for r in rows if r[0] == "from_solutions" and r[5] != "manual")
+    assert f"Total: {automatic:g} / {total:g} points" in report and "hidden check:" in report
     results = json.loads((base / "gs" / "from_exercises" / "results.json").read_text())
     assert results["score"] == 0
-    assert {t["status"] for t in results["tests"]} == {"failed"}
+    pending = [t for t in results["tests"] if "status" not in t]
+    assert {t["status"] for t in results["tests"] if "status" in t} == {"failed"}
+    assert len(pending) == sum(len(a.written) for a in assignments().values())
+    assert all(t["score"] == 0 and t["max_score"] > 0 and "teaching assistant" in t["output"]
+               and "pending" in t["tags"] for t in pending)
     assert sum(t["max_score"] for t in results["tests"]) == total
 
 
 def test_feedback_shows_public_values_but_never_hidden_ones(tmp_path):
-    # Promotes float32 to float64 and gets huge residuals wrong: only hidden groups fail.
+    # Promotes float32 to float64 and gets huge residuals wrong: those public groups fail (with
+    # their values shown), and so do their hidden twins (described, never shown).
     source = corpus.function("huber_loss", """
         d = np.abs(np.asarray(input, dtype=np.float64) - target)
         if input.shape != np.shape(target):
@@ -302,7 +316,8 @@ def test_feedback_shows_public_values_but_never_hidden_ones(tmp_path):
     assert cli.main([str(tmp_path / "class"), "--out", str(tmp_path / "g.csv"), "--seed", str(seed),
                      "--feedback", str(tmp_path / "fb"), "--quiet", "--jobs", "1"]) == 0
     row = next(r for r in read_csv(tmp_path / "g.csv") if r[2] == "huber_loss")
-    assert row[5] == "failed" and float(row[3]) == 3.0 + 1.0  # 3 public + 2 of 4 hidden groups
+    # 3 value groups; the shape check is unpaid while float32 and huge residuals are wrong
+    assert row[5] == "failed" and float(row[3]) == 3.0
     text = (tmp_path / "fb" / "dana.md").read_text()
     assert "hidden check: float32 inputs" in text and "hidden check: residuals of ±1e8" in text
     assignment = get("01_regression")
@@ -347,9 +362,10 @@ def test_layouts_missing_notebooks_and_empty_folders(tmp_path):
         by_student.setdefault(row[0], []).append(row)
     assert set(by_student) == {"ann", "bob", "cat", "dan", "eve"}
     assert {r[1] for r in by_student["bob"]} == {f"handin/{corpus.NB}"}
-    assert {r[5] for r in by_student["bob"] + by_student["ann"] + by_student["eve"]} == {"passed"}
+    assert {r[5] for r in by_student["bob"] + by_student["ann"] + by_student["eve"]} == {"passed", "manual"}
+    rows_per_notebook = len(get("01_regression").exercises) + len(get("01_regression").written)
     for student in ("cat", "dan"):
-        assert [r[5] for r in by_student[student]] == ["missing"] * 3
+        assert [r[5] for r in by_student[student]] == ["missing"] * rows_per_notebook
         assert "No 01_regression.ipynb was handed in" in by_student[student][0][6]
 
 
@@ -406,3 +422,50 @@ def test_student_names_become_safe_file_names():
     assert feedback.safe_name("../../etc/passwd").startswith("etc_passwd-")
     assert feedback.safe_name("Zoë Müller").startswith("Zoë_Müller-")
     assert feedback.safe_name("...").startswith("student-")
+
+
+# ------------------------------------------------------- written questions, by hand
+def test_written_answers_round_trip_review_files_and_merge_manual(tmp_path, capsys):
+    from course.grading import manual
+
+    solution = json.loads((ROOT / "solutions" / corpus.NB).read_text())
+    question = get(corpus.STEM).written[0]
+    for cell in solution["cells"]:
+        if cell.get("metadata", {}).get("course", {}).get("question") == question.id:
+            cell["source"] = ["Outliers pull **hard** <img src=x onerror=alert(1)> [link](http://x)\n",
+                              "# not a heading"]
+    write(tmp_path / "class" / "ann" / corpus.NB, solution)
+    write(tmp_path / "class" / "bob" / corpus.NB, (ROOT / "exercises" / corpus.NB).read_bytes())
+    grades, review = tmp_path / "g.csv", tmp_path / "review"
+    assert cli.main([str(tmp_path / "class"), "--out", str(grades), "--quiet", "--review", str(review),
+                     "--gradescope", str(tmp_path / "gs")]) == 0
+    rows = {(r[0], r[2]): r for r in read_csv(grades)}
+    assert rows[("ann", question.id)][3:6] == ["0", f"{question.points:g}", "manual"]
+    text = (review / corpus.STEM / f"{question.id}.md").read_text()
+    assert question.question in text and all(item in text for item in question.rubric)
+    assert "<img" not in text and "&lt;img" in text and "\\[link\\]" in text and "\n# not" not in text
+    assert "Outliers pull" in text and "(no answer)" in text  # bob left the stub
+    pending = json.loads((tmp_path / "gs" / "ann" / "results.json").read_text())["tests"]
+    assert any("status" not in t and "teaching assistant" in t["output"] for t in pending)
+    # the assistants fill in the table course-grade wrote
+    table = list(csv.reader((review / "scores.csv").open()))
+    assert table[0] == manual.SCORES_HEADER and {r[0] for r in table[1:]} == {"ann", "bob"}
+    scores = tmp_path / "scores.csv"
+    bad = [manual.SCORES_HEADER, ["ann", corpus.NB, question.id, "9", ""],
+           ["zed", corpus.NB, question.id, "1", ""], ["bob", corpus.NB, "q_nope", "1", ""]]
+    scores.write_text("\n".join(",".join(r) for r in bad) + "\n")
+    before = grades.read_bytes()
+    assert cli.main(["merge-manual", str(scores), "--into", str(grades)]) == 2
+    err = capsys.readouterr().err
+    assert "outside 0 to 2" in err and "unknown student 'zed'" in err and "q_nope" in err
+    assert grades.read_bytes() == before  # nothing merged
+    good = [manual.SCORES_HEADER, ["ann", corpus.NB, question.id, "1.5", "clear, misses the cap"],
+            ["bob", corpus.STEM, question.id, "", ""]]
+    with open(scores, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(good)
+    assert cli.main(["merge-manual", str(scores), "--into", str(grades)]) == 0
+    rows = {(r[0], r[2]): r for r in read_csv(grades)}
+    assert rows[("ann", question.id)][3:7] == ["1.5", f"{question.points:g}", "graded",
+                                               "clear, misses the cap"]
+    assert rows[("bob", question.id)][5] == "manual"  # a blank score waits
+    assert rows[("ann", "huber_loss")][5] == "passed"  # automatic rows untouched

@@ -21,6 +21,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from adversarial import corpus, handins  # noqa: E402
 
 POINTS = {e.name: e.points for e in get(corpus.STEM).exercises}
+POINTS.update({q.id: q.points for q in get(corpus.STEM).written})  # written questions: rows too
 TOTAL = sum(POINTS.values())
 
 

@@ -17,9 +17,10 @@ import importlib
 import pkgutil
 import re
 
-from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
+from .spec import Assignment, Case, CaseGroup, Exercise, Mistake, Written
 
-__all__ = ["Assignment", "Case", "CaseGroup", "Exercise", "Mistake", "assignments", "get", "checker"]
+__all__ = ["Assignment", "Case", "CaseGroup", "Exercise", "Mistake", "Written", "assignments", "get",
+           "checker"]
 
 _MODULE = re.compile(r"^a(\d\d)_(\w+)$")
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from course.lessons import basics as B
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -138,12 +139,8 @@ ASSIGNMENT = Assignment(
                 CaseGroup("a few thresholds", _accuracy_basic, points=1),
                 CaseGroup("points exactly at the threshold are predicted 0", _accuracy_ties, points=1),
                 CaseGroup("thresholds below and above every point", _accuracy_outside, points=0.5),
-                CaseGroup("integer labels", _accuracy_int_labels, points=0.5, hidden=True,
+                CaseGroup("integer labels", _accuracy_int_labels, points=0.5,
                           probes="labels given as integers"),
-                CaseGroup("labels other than 0 and 1 raise ValueError", _accuracy_bad_labels,
-                          points=0.5, hidden=True, probes="a label that is neither 0 nor 1"),
-                CaseGroup("x and y of different lengths raise ValueError", _accuracy_bad_shape,
-                          points=0.5, hidden=True, probes="x and y of different lengths"),
             ),
             mistakes=(
                 Mistake("greater or equal", "a point exactly at the threshold must be predicted 0: "
@@ -163,10 +160,6 @@ ASSIGNMENT = Assignment(
                 CaseGroup("a coarse eps (central, not forward, difference)", _derivative_coarse_eps,
                           points=1),
                 CaseGroup("the default eps", _derivative_default_eps, points=0.5),
-                CaseGroup("x and y of different shapes raise ValueError", _derivative_bad_shape,
-                          points=0.5, hidden=True, probes="x and y of different lengths"),
-                CaseGroup("eps <= 0 raises ValueError", _derivative_bad_eps, points=0.5, hidden=True,
-                          probes="eps of zero and a negative eps"),
             ),
             mistakes=(
                 Mistake("forward difference", "this is the forward difference (L(w+eps) - L(w)) / eps; "
@@ -182,10 +175,6 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("steps from several slopes", _step_cases, points=1),
                 CaseGroup("at the optimum the step is zero", _step_at_optimum, points=1),
-                CaseGroup("x and y of different shapes raise ValueError", _step_bad_shape,
-                          points=0.5, hidden=True, probes="x and y of different lengths"),
-                CaseGroup("learning_rate <= 0 raises ValueError", _step_bad_rate, points=0.5,
-                          hidden=True, probes="a learning rate of zero and a negative one"),
             ),
             mistakes=(
                 Mistake("uphill", "you stepped uphill: subtract learning_rate * dL/dw, do not add it",
@@ -199,5 +188,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="one gradient-descent step on the mean squared error of y ≈ w x",
         ),
+        EXPERIMENTS["00_what_is_a_loss"],
     ),
+    written=WRITTEN["00_what_is_a_loss"],
 )

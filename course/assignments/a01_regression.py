@@ -6,6 +6,7 @@ import numpy as np
 
 from course.losses import regression as R
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -36,8 +37,14 @@ def _huge(rng):
     return [Case((x, np.zeros(5)), {"delta": 2.0, "reduction": "sum"}, "residuals of 1e8")]
 
 
+def _huge_hidden(rng):
+    x = rng.choice([-1.0, 1.0], size=5) * 10.0 ** rng.uniform(7.5, 8.5, 5)
+    return [Case((x, rng.normal(size=5)), {"delta": 1.5, "reduction": "sum"}, "residuals near 1e8")]
+
+
 def _bad_shape(rng):
-    return [Case((rng.normal(size=(4, 1)), rng.normal(size=4)), {}, "input (4, 1) vs target (4,)")]
+    return [Case((rng.normal(size=(4, 1)), rng.normal(size=4)), {},
+                 "input (4, 1) vs target (4,): broadcasting would make (4, 4)")]
 
 
 def _bad_reduction(rng):
@@ -51,10 +58,15 @@ def _shared_groups(hidden_extra=()):
         CaseGroup("reduction='none' and 'sum'",
                   lambda rng: _huber_cases("none")(rng) + _huber_cases("sum")(rng), points=1),
         CaseGroup("residuals at the kink", _kink, points=1),
-        CaseGroup("float32 stays float32", _float32, points=0.5, hidden=True, probes="float32 inputs"),
-        CaseGroup("huge residuals", _huge, points=0.5, hidden=True, probes="residuals of ±1e8"),
-        CaseGroup("shape mismatch raises ValueError", _bad_shape, points=0.5, hidden=True,
+        CaseGroup("float32 stays float32", _float32, points=0.5, probes="float32 inputs"),
+        CaseGroup("huge residuals", _huge, points=0.5, probes="residuals of ±1e8"),
+        CaseGroup("shape mismatch raises ValueError", _bad_shape, points=0.5,
                   probes="input and target of different shapes"),
+        # the same pitfalls again, on inputs the learner never sees
+        CaseGroup("float32 stays float32 (hidden)", _float32, points=0.5, hidden=True,
+                  probes="float32 inputs"),
+        CaseGroup("huge residuals (hidden)", _huge_hidden, points=0.5, hidden=True,
+                  probes="residuals of ±1e8"),
         *hidden_extra,
     )
 
@@ -81,8 +93,7 @@ ASSIGNMENT = Assignment(
         Exercise(
             "huber_loss",
             R.huber_loss,
-            _shared_groups((CaseGroup("unknown reduction raises ValueError", _bad_reduction,
-                                      points=0.5, hidden=True, probes="reduction='average'"),)),
+            _shared_groups(()),
             mistakes=(
                 Mistake("smooth_l1", "this is smooth L1 (Huber divided by delta); Huber's "
                         "linear part is delta*(|d| - delta/2)",
@@ -124,5 +135,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="pinball loss for a chosen quantile",
         ),
+        EXPERIMENTS["01_regression"],
     ),
+    written=WRITTEN["01_regression"],
 )

@@ -14,6 +14,7 @@ import numpy as np
 from course.losses import classification as K
 from course.losses import log_softmax as reference_log_softmax
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -164,7 +165,7 @@ def _bce_rows_summed(input, target, reduction="mean"):
 
 
 def _float32(name):
-    return CaseGroup("float32 stays float32", name, points=0.5, hidden=True, probes="float32 inputs")
+    return CaseGroup("float32 stays float32", name, points=0.5, probes="float32 inputs")
 
 
 ASSIGNMENT = Assignment(
@@ -177,7 +178,7 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("batches of logits", _softmax_batches, points=1),
                 CaseGroup("any shape, classes on the last axis", _softmax_shapes, points=1),
-                CaseGroup("huge logits stay finite", _softmax_huge, points=1, hidden=True,
+                CaseGroup("huge logits stay finite", _softmax_huge, points=1,
                           probes="logits of ±1e4 and logits near -800"),
                 _float32(_softmax_float32),
             ),
@@ -197,13 +198,10 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("mean over a batch", _ce_reduction("mean"), points=1),
                 CaseGroup("reduction='sum' and 'none'", _ce_sum_none, points=1),
-                CaseGroup("huge logits stay finite", _ce_huge, points=1, hidden=True,
-                          probes="logits of ±1e4"),
+                CaseGroup("huge logits stay finite", _ce_huge, points=1, probes="logits of ±1e4"),
                 _float32(_ce_float32),
                 CaseGroup("target out of range raises ValueError", _ce_out_of_range, points=0.5,
                           hidden=True, probes="a target index equal to the number of classes"),
-                CaseGroup("unknown reduction raises ValueError", _ce_bad_reduction, points=0.5,
-                          hidden=True, probes="reduction='average'"),
             ),
             mistakes=(
                 Mistake("no log-sum-exp", "this is minus the target's logit alone; the loss is "
@@ -218,8 +216,7 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("mean over a batch", _ce_reduction("mean"), points=1),
                 CaseGroup("reduction='sum' and 'none'", _ce_sum_none, points=1),
-                CaseGroup("huge logits stay finite", _ce_huge, points=1, hidden=True,
-                          probes="logits of ±1e4"),
+                CaseGroup("huge logits stay finite", _ce_huge, points=1, probes="logits of ±1e4"),
                 _float32(_ce_float32),
                 CaseGroup("target out of range raises ValueError", _ce_out_of_range, points=0.5,
                           hidden=True, probes="a target index equal to the number of classes"),
@@ -248,11 +245,9 @@ ASSIGNMENT = Assignment(
                 CaseGroup("binary targets, mean", _bce_binary, points=1),
                 CaseGroup("multi-label (N, C), all reductions", _bce_multilabel, points=1),
                 CaseGroup("probabilities as targets", _bce_soft, points=0.5),
-                CaseGroup("huge logits stay finite", _bce_huge, points=1, hidden=True,
+                CaseGroup("logits of ±1e4 (never compute sigmoid(x) first)", _bce_huge, points=1,
                           probes="logits of ±1e4"),
                 _float32(_bce_float32),
-                CaseGroup("shape mismatch raises ValueError", _bce_bad_shape, points=0.5,
-                          hidden=True, probes="input and target of different shapes"),
             ),
             mistakes=(
                 Mistake("opposite class", "this is the loss of the other class: sigmoid(x) is the "
@@ -264,5 +259,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="binary cross-entropy on logits, stable for any finite logit",
         ),
+        EXPERIMENTS["02_classification"],
     ),
+    written=WRITTEN["02_classification"],
 )

@@ -9,6 +9,7 @@ import numpy as np
 from course.losses import likelihood as LK
 from course.losses import regression as R
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -108,13 +109,10 @@ def _gaussian_groups(extra=()):
         CaseGroup("reduction='sum' and 'none'", _gaussian_reductions, points=1),
         CaseGroup("full=True adds the constant", _gaussian_full, points=1),
         CaseGroup("variances below eps are clamped", _gaussian_tiny_var, points=1),
-        CaseGroup("2-D inputs", _gaussian_matrix, points=0.5, hidden=True, probes="inputs of shape (3, 4)"),
-        CaseGroup("float32 stays float32", _gaussian_float32, points=0.5, hidden=True,
-                  probes="float32 inputs"),
+        CaseGroup("2-D inputs", _gaussian_matrix, points=0.5, probes="inputs of shape (3, 4)"),
+        CaseGroup("float32 stays float32", _gaussian_float32, points=0.5, probes="float32 inputs"),
         CaseGroup("negative variance raises ValueError", _gaussian_negative_var, points=0.5,
                   hidden=True, probes="a negative variance"),
-        CaseGroup("shape mismatch raises ValueError", _gaussian_bad_shape, points=0.5, hidden=True,
-                  probes="input and target of different shapes"),
         *extra,
     )
 
@@ -146,7 +144,7 @@ def _poisson_full(rng):
     log_rate = rng.normal(1.0, 1.0, 7)
     counts = np.array([0.0, 1.0, 1.5, 2.0, 3.0, 7.0, 20.0])
     return [Case((log_rate, counts), {"full": True, "reduction": "none"},
-                 "full=True with counts 0, 1, 1.5, 2, 3, 7, 20")]
+                 "full=True with counts 0, 1, 1.5, 2, 3, 7, 20 (Stirling's term only where target > 1)")]
 
 
 def _poisson_float32(rng):
@@ -192,8 +190,7 @@ ASSIGNMENT = Assignment(
         Exercise(
             "gaussian_nll_loss",
             LK.gaussian_nll_loss,
-            _gaussian_groups((CaseGroup("unknown reduction raises ValueError", _gaussian_bad_reduction,
-                                        points=0.5, hidden=True, probes="reduction='average'"),)),
+            _gaussian_groups(()),
             mistakes=(
                 Mistake("added eps", "eps is a floor, not an offset: use max(var, eps), not var + eps",
                         _added_eps),
@@ -230,12 +227,9 @@ ASSIGNMENT = Assignment(
                 CaseGroup("reduction='sum' and 'none'", _poisson_reductions, points=1),
                 CaseGroup("rates with log_input=False", _poisson_rates, points=1),
                 CaseGroup("full=True adds Stirling's term where target > 1", _poisson_full, points=1),
-                CaseGroup("float32 stays float32", _poisson_float32, points=0.5, hidden=True,
-                          probes="float32 inputs"),
-                CaseGroup("extreme log-rates", _poisson_large, points=0.5, hidden=True,
+                CaseGroup("float32 stays float32", _poisson_float32, points=0.5, probes="float32 inputs"),
+                CaseGroup("extreme log-rates", _poisson_large, points=0.5,
                           probes="log-rates between -30 and 50"),
-                CaseGroup("shape mismatch raises ValueError", _poisson_bad_shape, points=0.5,
-                          hidden=True, probes="input and target of different lengths"),
             ),
             mistakes=(
                 Mistake("exact factorial", "full=True adds Stirling's approximation of log(y!), "
@@ -248,5 +242,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="Poisson negative log-likelihood of counts",
         ),
+        EXPERIMENTS["03_likelihood"],
     ),
+    written=WRITTEN["03_likelihood"],
 )

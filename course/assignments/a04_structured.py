@@ -16,6 +16,7 @@ import numpy as np
 
 from course.losses import structured as S
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -114,7 +115,8 @@ def _triplet_inactive(rng):
 
 def _triplet_coincident(rng):
     a = rng.normal(size=(3, 5))
-    return [Case((a, a.copy(), a + 0.5), {"reduction": "none"}, "positive equal to the anchor")]
+    return [Case((a, a.copy(), a + 0.3), {"reduction": "none"},
+                 "positive equal to the anchor: d(a, a) is eps * sqrt(D), not 0")]
 
 
 def _triplet_swap(rng):
@@ -178,12 +180,8 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("pairwise IoU of two sets", _iou_pairwise, points=1),
                 CaseGroup("identical, touching, disjoint, nested", _iou_special, points=1),
-                CaseGroup("an empty set of boxes", _iou_empty, points=0.5, hidden=True,
-                          probes="boxes1 of shape (0, 4)"),
-                CaseGroup("float32 stays float32", _iou_float32, points=0.5, hidden=True,
-                          probes="float32 boxes"),
-                CaseGroup("bad shapes raise ValueError", _iou_bad, points=0.5, hidden=True,
-                          probes="boxes whose last axis is not 4, a 1-D boxes2"),
+                CaseGroup("an empty set of boxes", _iou_empty, points=0.5, probes="boxes1 of shape (0, 4)"),
+                CaseGroup("float32 stays float32", _iou_float32, points=0.5, probes="float32 boxes"),
             ),
             mistakes=(
                 Mistake("overlap not clipped", "when boxes do not overlap, max(lower) > min(upper): "
@@ -201,12 +199,8 @@ ASSIGNMENT = Assignment(
                 CaseGroup("matched pairs, reduction='none'", _giou_matched, points=1),
                 CaseGroup("mean and sum", _giou_reductions, points=0.5),
                 CaseGroup("identical, touching, far apart", _giou_special, points=1),
-                CaseGroup("eps in both denominators", _giou_eps, points=0.5, hidden=True,
-                          probes="a large eps"),
-                CaseGroup("float32 stays float32", _giou_float32, points=0.5, hidden=True,
-                          probes="float32 boxes"),
-                CaseGroup("bad input raises ValueError", _giou_bad, points=0.5, hidden=True,
-                          probes="boxes1 and boxes2 of different shapes, an unknown reduction"),
+                CaseGroup("eps in both denominators", _giou_eps, points=0.5, probes="a large eps"),
+                CaseGroup("float32 stays float32", _giou_float32, points=0.5, probes="float32 boxes"),
             ),
             mistakes=(
                 Mistake("plain 1 - IoU", "this is 1 - IoU: add the enclosing-box penalty "
@@ -227,12 +221,9 @@ ASSIGNMENT = Assignment(
                 CaseGroup("margins and reductions", _triplet_margins, points=1),
                 CaseGroup("inactive triplets give 0", _triplet_inactive, points=0.5),
                 CaseGroup("positive equal to the anchor", _triplet_coincident, points=0.5,
-                          hidden=True, probes="anchor == positive (where eps matters)"),
-                CaseGroup("swap", _triplet_swap, points=0.5, hidden=True, probes="swap=True"),
-                CaseGroup("float32 stays float32", _triplet_float32, points=0.5, hidden=True,
-                          probes="float32 embeddings"),
-                CaseGroup("bad input raises ValueError", _triplet_bad, points=0.5, hidden=True,
-                          probes="mismatched shapes and a negative margin"),
+                          probes="anchor == positive (where eps matters)"),
+                CaseGroup("swap", _triplet_swap, points=0.5, probes="swap=True"),
+                CaseGroup("float32 stays float32", _triplet_float32, points=0.5, probes="float32 embeddings"),
             ),
             mistakes=(
                 Mistake("squared distances", "torch's triplet loss uses distances, not squared "
@@ -243,5 +234,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="torch's triplet margin loss with the Euclidean distance",
         ),
+        EXPERIMENTS["04_structured"],
     ),
+    written=WRITTEN["04_structured"],
 )

@@ -12,6 +12,7 @@ import numpy as np
 
 from course.lessons import landscape as L
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -67,11 +68,9 @@ FILTER_NORMALIZE = Exercise(
         CaseGroup("dense layer: each row is a filter", _dense, points=1),
         CaseGroup("conv kernels: each slice along axis 0 is a filter", _conv, points=1),
         CaseGroup("1-D arrays", _vector, points=0.5),
-        CaseGroup("a zero filter stays zero", _zero_filter, points=0.5, hidden=True,
+        CaseGroup("a zero filter stays zero", _zero_filter, points=0.5,
                   probes="a direction with an all-zero filter"),
-        CaseGroup("float32 stays float32", _float32_filter, points=0.5, hidden=True, probes="float32 inputs"),
-        CaseGroup("shape mismatch raises ValueError", _filter_mismatch, points=0.5, hidden=True,
-                  probes="direction and weights of different shapes"),
+        CaseGroup("float32 stays float32", _float32_filter, points=0.5, probes="float32 inputs"),
     ),
     mistakes=(
         Mistake("whole tensor", "this normalizes the whole array at once; Li et al. rescale each filter "
@@ -135,11 +134,9 @@ TOP_EIGENVALUE = Exercise(
     (
         CaseGroup("converges to the largest-magnitude eigenvalue", _converged, points=1),
         CaseGroup("exactly `steps` products, Rayleigh quotient", _few_steps, points=1, rtol=1e-8),
-        CaseGroup("dominant negative eigenvalue keeps its sign", _negative, points=0.5, hidden=True,
+        CaseGroup("dominant negative eigenvalue keeps its sign", _negative, points=0.5,
                   probes="a matrix whose largest-magnitude eigenvalue is negative"),
-        CaseGroup("larger matrix", _large, points=0.5, hidden=True, probes="a 20 x 20 matrix"),
-        CaseGroup("non-square matrix raises ValueError", _bad_matrix, points=0.5, hidden=True,
-                  probes="a (3, 4) matrix"),
+        CaseGroup("larger matrix", _large, points=0.5, probes="a 20 x 20 matrix"),
     ),
     mistakes=(
         Mistake("norm", "‖Av‖ loses the sign of the eigenvalue (and differs before convergence): "
@@ -195,10 +192,8 @@ LOGISTIC_HVP = Exercise(
     (
         CaseGroup("Hessian-vector product", _hvp_cases, points=1, rtol=1e-5),
         CaseGroup("the labels do not matter", _labels_free, points=1, rtol=1e-5),
-        CaseGroup("large logits", _saturated, points=0.5, hidden=True, rtol=1e-5, atol=1e-8,
+        CaseGroup("large logits", _saturated, points=0.5, rtol=1e-5, atol=1e-8,
                   probes="logits of size up to about 50"),
-        CaseGroup("shape mismatch raises ValueError", _hvp_mismatch, points=0.5, hidden=True,
-                  probes="v of a different length than w"),
     ),
     mistakes=(
         Mistake("gradient", "this is the gradient of the loss, not the Hessian times v", _gradient_instead),
@@ -273,11 +268,9 @@ QUADRATIC_MOMENTUM_PATH = Exercise(
     (
         CaseGroup("plain gradient descent", _plain, points=1),
         CaseGroup("heavy-ball momentum", _momentum, points=1),
-        CaseGroup("a diverging step size", _diverging, points=0.5, hidden=True, probes="lr beyond 2/λmax"),
-        CaseGroup("five dimensions", _five, points=0.5, hidden=True, probes="a 5-dimensional quadratic"),
-        CaseGroup("zero steps", _zero_steps, points=0.5, hidden=True, probes="steps = 0"),
-        CaseGroup("shape mismatch raises ValueError", _bad_quadratic, points=0.5, hidden=True,
-                  probes="start and A of different sizes"),
+        CaseGroup("a diverging step size", _diverging, points=0.5, probes="lr beyond 2/λmax"),
+        CaseGroup("five dimensions", _five, points=0.5, probes="a 5-dimensional quadratic"),
+        CaseGroup("zero steps: the path is just the start", _zero_steps, points=0.5, probes="steps = 0"),
     ),
     mistakes=(
         Mistake("nesterov", "this is Nesterov's method (gradient at the look-ahead point w + μv); the "
@@ -292,5 +285,7 @@ QUADRATIC_MOMENTUM_PATH = Exercise(
 ASSIGNMENT = Assignment(
     notebook="05_landscapes",
     title="Loss landscapes",
-    exercises=(FILTER_NORMALIZE, TOP_EIGENVALUE, LOGISTIC_HVP, QUADRATIC_MOMENTUM_PATH),
+    exercises=(FILTER_NORMALIZE, TOP_EIGENVALUE, LOGISTIC_HVP, QUADRATIC_MOMENTUM_PATH,
+               EXPERIMENTS["05_landscapes"]),
+    written=WRITTEN["05_landscapes"],
 )

@@ -15,6 +15,7 @@ import numpy as np
 
 from course.losses import imbalance as I
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -62,7 +63,10 @@ def _focal_gamma_zero(rng):
 
 def _focal_fractional_gamma(rng):
     x, y = _logits(rng, scale=4.0)
-    return [Case((x, y), {"gamma": 0.5, "alpha": 0.4}, "gamma=0.5")]
+    sure = np.array([60.0, -60.0, 45.0, -45.0])  # confidently right: 1 - p_t rounds to 0
+    return [Case((x, y), {"gamma": 0.5, "alpha": 0.4}, "gamma=0.5"),
+            Case((sure, np.array([1.0, 0.0, 1.0, 0.0])), {"gamma": 0.5},
+                 "gamma=0.5, confidently right (1 - p_t is 0: take the ratio dm/m as 0, no NaN)")]
 
 
 def _focal_float32(rng):
@@ -183,16 +187,12 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("defaults (reduction='none')", _focal_defaults, points=1),
                 CaseGroup("alpha, gamma, mean and sum", _focal_reductions, points=1),
-                CaseGroup("large logits", _focal_large, points=0.5, hidden=True,
+                CaseGroup("large logits", _focal_large, points=0.5,
                           probes="logits of ±50, correct and badly wrong"),
                 CaseGroup("negative alpha turns weighting off", _focal_alpha_off, points=0.5,
-                          hidden=True, probes="alpha=-1"),
-                CaseGroup("gamma=0 is cross-entropy", _focal_gamma_zero, points=0.5, hidden=True,
-                          probes="gamma=0"),
-                CaseGroup("float32 stays float32", _focal_float32, points=0.5, hidden=True,
-                          probes="float32 inputs"),
-                CaseGroup("shape mismatch raises ValueError", _focal_bad_shape, points=0.5,
-                          hidden=True, probes="inputs and targets of different shapes"),
+                          probes="alpha=-1"),
+                CaseGroup("gamma=0 is cross-entropy", _focal_gamma_zero, points=0.5, probes="gamma=0"),
+                CaseGroup("float32 stays float32", _focal_float32, points=0.5, probes="float32 inputs"),
             ),
             mistakes=FOCAL_MISTAKES,
             summary="torchvision's sigmoid focal loss",
@@ -203,16 +203,14 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("defaults (reduction='none')", _focal_defaults, points=1),
                 CaseGroup("alpha, gamma, mean and sum", _focal_reductions, points=1),
-                CaseGroup("large logits", _focal_large, points=0.5, hidden=True,
+                CaseGroup("large logits", _focal_large, points=0.5,
                           probes="logits of ±50, correct and badly wrong"),
                 CaseGroup("negative alpha turns weighting off", _focal_alpha_off, points=0.5,
-                          hidden=True, probes="alpha=-1"),
+                          probes="alpha=-1"),
                 CaseGroup("gamma=0 is the cross-entropy gradient", _focal_gamma_zero, points=0.5,
-                          hidden=True, probes="gamma=0"),
-                CaseGroup("fractional gamma", _focal_fractional_gamma, points=0.5, hidden=True,
-                          probes="gamma=0.5"),
-                CaseGroup("float32 stays float32", _focal_float32, points=0.5, hidden=True,
-                          probes="float32 inputs"),
+                          probes="gamma=0"),
+                CaseGroup("fractional gamma", _focal_fractional_gamma, points=0.5, probes="gamma=0.5"),
+                CaseGroup("float32 stays float32", _focal_float32, points=0.5, probes="float32 inputs"),
             ),
             mistakes=(
                 Mistake("modulating factor held constant", "(1 - p_t)^gamma depends on the logit "
@@ -232,14 +230,10 @@ ASSIGNMENT = Assignment(
                 CaseGroup("two classes, 99 to 1", _weights_two, points=1),
                 CaseGroup("several classes", _weights_many, points=1),
                 CaseGroup("beta=0 gives equal weights", _weights_beta_zero, points=0.5),
-                CaseGroup("zero counts", _weights_zero_counts, points=0.5, hidden=True,
-                          probes="classes with count 0"),
-                CaseGroup("float32 stays float32", _weights_float32, points=0.5, hidden=True,
-                          probes="float32 counts"),
-                CaseGroup("beta close to 1", _weights_near_one, points=0.5, hidden=True,
+                CaseGroup("zero counts", _weights_zero_counts, points=0.5, probes="classes with count 0"),
+                CaseGroup("float32 stays float32", _weights_float32, points=0.5, probes="float32 counts"),
+                CaseGroup("beta close to 1", _weights_near_one, points=0.5,
                           probes="beta=0.999999 with a million examples"),
-                CaseGroup("bad input raises ValueError", _weights_bad, points=0.5, hidden=True,
-                          probes="beta outside [0, 1) and a negative count"),
             ),
             mistakes=(
                 Mistake("not normalized", "the weights must be normalized to sum to the number of "
@@ -251,5 +245,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="Cui et al.'s class-balanced weights from class counts",
         ),
+        EXPERIMENTS["06_imbalance"],
     ),
+    written=WRITTEN["06_imbalance"],
 )

@@ -14,6 +14,7 @@ import numpy as np
 from course import metrics
 from course.losses import surrogates as S
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -204,7 +205,7 @@ def _iou_pooled(pred, target, threshold=0.5, per_sample=False):
 
 
 def _float32(name):
-    return CaseGroup("float32 inputs", name, points=0.5, hidden=True, probes="float32 inputs")
+    return CaseGroup("float32 inputs", name, points=0.5, probes="float32 inputs")
 
 
 ASSIGNMENT = Assignment(
@@ -220,12 +221,12 @@ ASSIGNMENT = Assignment(
                 CaseGroup("any number of non-batch axes", _soft_shapes, points=0.5),
                 CaseGroup("eps on top and bottom", _soft_eps, points=0.5),
                 CaseGroup("shape mismatch raises ValueError", _soft_bad_shape, points=0.5),
-                CaseGroup("empty masks", _soft_empty, points=1, hidden=True,
+                CaseGroup("empty masks", _soft_empty, points=1,
                           probes="empty targets, with empty and non-empty predictions"),
-                CaseGroup("all-object masks", _soft_all_ones, points=0.5, hidden=True,
+                CaseGroup("all-object masks", _soft_all_ones, points=0.5,
                           probes="targets that are object everywhere"),
                 _float32(_soft_float32),
-                CaseGroup("predictions of exactly 0 and 1", _soft_binary, points=0.5, hidden=True,
+                CaseGroup("predictions of exactly 0 and 1", _soft_binary, points=0.5,
                           probes="0/1 predictions (the soft loss is then 1 - hard IoU)"),
             ),
             mistakes=(
@@ -253,12 +254,12 @@ ASSIGNMENT = Assignment(
                 CaseGroup("reduction='sum' and 'none'", _soft_sum_none, points=1),
                 CaseGroup("any number of non-batch axes", _soft_shapes, points=0.5),
                 CaseGroup("eps on top and bottom", _soft_eps, points=0.5),
-                CaseGroup("empty masks", _soft_empty, points=1, hidden=True,
+                CaseGroup("empty masks", _soft_empty, points=1,
                           probes="empty targets, with empty and non-empty predictions"),
-                CaseGroup("all-object masks", _soft_all_ones, points=0.5, hidden=True,
+                CaseGroup("all-object masks", _soft_all_ones, points=0.5,
                           probes="targets that are object everywhere"),
                 _float32(_soft_float32),
-                CaseGroup("predictions of exactly 0 and 1", _soft_binary, points=0.5, hidden=True,
+                CaseGroup("predictions of exactly 0 and 1", _soft_binary, points=0.5,
                           probes="0/1 predictions"),
             ),
             mistakes=(
@@ -283,12 +284,12 @@ ASSIGNMENT = Assignment(
                 CaseGroup("a score equal to the threshold counts as object", _iou_at_threshold,
                           points=0.5),
                 CaseGroup("shape mismatch raises ValueError", _iou_bad_shape, points=0.5),
-                CaseGroup("empty masks", _iou_empty, points=1, hidden=True,
+                CaseGroup("empty masks", _iou_empty, points=1,
                           probes="empty targets, with empty and non-empty predictions"),
-                CaseGroup("all-object masks", _iou_all_ones, points=0.5, hidden=True,
+                CaseGroup("all-object masks", _iou_all_ones, points=0.5,
                           probes="targets that are object everywhere"),
                 _float32(_iou_float32),
-                CaseGroup("predictions of exactly 0 and 1", _iou_binary, points=0.5, hidden=True,
+                CaseGroup("predictions of exactly 0 and 1", _iou_binary, points=0.5,
                           probes="0/1 integer predictions"),
             ),
             mistakes=(
@@ -305,5 +306,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="hard IoU with a threshold, pooled or per sample, empty masks scoring 1",
         ),
+        EXPERIMENTS["07_surrogates"],
     ),
+    written=WRITTEN["07_surrogates"],
 )

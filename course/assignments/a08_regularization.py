@@ -16,6 +16,7 @@ import numpy as np
 from course.lessons import regularization as lab
 from course.losses import regularization as R
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -145,9 +146,8 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("signs, with zeros", _grad_basic, points=1),
                 CaseGroup("any shape", _grad_shapes, points=1),
-                CaseGroup("float32 stays float32", _grad_float32, points=0.5, hidden=True,
-                          probes="float32 weights"),
-                CaseGroup("tiny weights", _grad_tiny, points=0.5, hidden=True,
+                CaseGroup("float32 stays float32", _grad_float32, points=0.5, probes="float32 weights"),
+                CaseGroup("tiny weights", _grad_tiny, points=0.5,
                           probes="weights of 1e-300 and the smallest float"),
             ),
             mistakes=(
@@ -165,11 +165,9 @@ ASSIGNMENT = Assignment(
                 CaseGroup("a scalar threshold", _soft_scalar, points=1),
                 CaseGroup("at the threshold and threshold 0", _soft_edges, points=1),
                 CaseGroup("one threshold per coordinate", _soft_per_coordinate, points=0.5,
-                          hidden=True, probes="an array of thresholds"),
-                CaseGroup("any shape", _soft_matrix, points=0.5, hidden=True,
-                          probes="a (3, 4) weight matrix"),
-                CaseGroup("float32 stays float32", _soft_float32, points=0.5, hidden=True,
-                          probes="float32 weights"),
+                          probes="an array of thresholds"),
+                CaseGroup("any shape", _soft_matrix, points=0.5, probes="a (3, 4) weight matrix"),
+                CaseGroup("float32 stays float32", _soft_float32, points=0.5, probes="float32 weights"),
                 CaseGroup("a negative threshold raises ValueError", _soft_negative, points=0.5,
                           hidden=True, probes="threshold < 0"),
             ),
@@ -187,10 +185,9 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("one step", _ista_basic, points=1),
                 CaseGroup("lam=0 is a gradient step", _ista_zero_lam, points=1),
-                CaseGroup("weights set to zero", _ista_zeros, points=0.5, hidden=True,
+                CaseGroup("weights set to zero", _ista_zeros, points=0.5,
                           probes="a large lam, and w = 0 as the start"),
-                CaseGroup("many examples", _ista_tall, points=0.5, hidden=True,
-                          probes="200 examples"),
+                CaseGroup("many examples", _ista_tall, points=0.5, probes="200 examples"),
             ),
             mistakes=(
                 Mistake("sum instead of mean", "the data loss is 0.5 * the MEAN squared error: "
@@ -204,5 +201,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="one proximal-gradient step for the lasso",
         ),
+        EXPERIMENTS["08_regularization"],
     ),
+    written=WRITTEN["08_regularization"],
 )

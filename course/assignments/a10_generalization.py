@@ -16,6 +16,7 @@ import numpy as np
 from course.lessons import generalization as K
 from course.losses import imbalance as I
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -49,6 +50,18 @@ def _ece_one_hot(rng):
     q, y = _probs(rng, 20, 5)
     return [Case((p, labels), {"n_bins": 10}, "one-hot rows: confidence exactly 1"),
             Case((np.vstack([p, q]), np.r_[labels, y]), {"n_bins": 7}, "some rows one-hot")]
+
+
+def _ece_edges(rng):
+    """Confidences exactly on bin edges (k/8, exact in binary): right-closed bins matter."""
+    n = 24
+    top = rng.choice([0.5, 0.625, 0.75, 0.875, 1.0], size=n)
+    rest = (1.0 - top) / 2
+    p = np.column_stack([top, rest, rest])
+    for i in range(n):  # the top class anywhere in the row
+        p[i] = np.roll(p[i], rng.integers(0, 3))
+    labels = np.where(rng.random(n) < 0.6, p.argmax(1), rng.integers(0, 3, n))
+    return [Case((p, labels), {"n_bins": b}, f"confidences of exactly k/8, n_bins={b}") for b in (4, 8)]
 
 
 def _ece_float32(rng):
@@ -98,7 +111,13 @@ def _gce_large(rng):
     x, y = _logits(rng, 6, 4)
     x[np.arange(6), y] += np.array([60.0, -60.0, 60.0, -60.0, 0.0, 40.0])
     return [Case((x * 10, y), {"reduction": "none"}, "logits in the hundreds, right and wrong"),
-            Case((x, y), {"q": 0.01, "reduction": "none"}, "small q, large logits")]
+            Case((x, y), {"q": 0.01, "reduction": "none"}, "small q, large logits"),
+            Case((x * 20, y), {"reduction": "none"}, "logits beyond ±1000: exp overflows unless shifted")]
+
+
+def _gce_tiny_q(rng):
+    return [Case(_logits(rng), {"q": q, "reduction": "none"}, f"q={q}: close to cross-entropy")
+            for q in (1e-9, 1e-12)]
 
 
 def _gce_float32(rng):
@@ -139,6 +158,16 @@ def _ece_signed(probs, labels, n_bins=15):
                                                    - bins["confidence"][used])) / conf.size))
 
 
+def _gce_one_minus_power(input, target, q=0.7, reduction="mean"):
+    """(1 - p**q) / q computed literally: every digit cancels for tiny q."""
+    x = np.asarray(input, dtype=float)
+    log_p = x - x.max(1, keepdims=True)
+    log_p = log_p - np.log(np.exp(log_p).sum(1, keepdims=True))
+    p = np.exp(log_p[np.arange(len(target)), target])
+    loss = (1 - p**q) / q
+    return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+
+
 def _targets_over_others(target, num_classes, eps):
     out = np.full((len(target), num_classes), eps / (num_classes - 1))
     out[np.arange(len(target)), target] = 1 - eps
@@ -164,14 +193,13 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("ordinary predictions", _ece_basic, points=1),
                 CaseGroup("different numbers of bins", _ece_bins, points=1),
-                CaseGroup("empty bins add nothing", _ece_empty_bins, points=0.5, hidden=True,
+                CaseGroup("confidences on a bin edge", _ece_edges, points=1,
+                          probes="confidences of exactly k/8 with 4 and 8 bins"),
+                CaseGroup("empty bins add nothing", _ece_empty_bins, points=0.5,
                           probes="many more bins than rows"),
-                CaseGroup("confidence exactly 1", _ece_one_hot, points=0.5, hidden=True,
+                CaseGroup("confidence exactly 1", _ece_one_hot, points=0.5,
                           probes="one-hot probability rows"),
-                CaseGroup("float32 probabilities", _ece_float32, points=0.5, hidden=True,
-                          probes="float32 input"),
-                CaseGroup("bad input raises ValueError", _ece_bad, points=0.5, hidden=True,
-                          probes="wrong shapes and n_bins=0"),
+                CaseGroup("float32 probabilities", _ece_float32, points=0.5, probes="float32 input"),
             ),
             mistakes=(
                 Mistake("bins not weighted", "weight each bin's gap by its share of the rows, "
@@ -206,18 +234,24 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("defaults and reduction='none'", _gce_basic, points=1),
                 CaseGroup("q from tiny to 1, every reduction", _gce_q, points=1),
-                CaseGroup("extreme logits", _gce_large, points=0.5, hidden=True,
+                CaseGroup("tiny q keeps its digits", _gce_tiny_q, points=0.5, rtol=1e-6, atol=0.0,
+                          probes="q of 1e-9 and 1e-12"),
+                CaseGroup("extreme logits", _gce_large, points=0.5,
                           probes="logits in the hundreds and a small q"),
-                CaseGroup("float32 stays float32", _gce_float32, points=0.5, hidden=True,
-                          probes="float32 logits"),
+                CaseGroup("float32 stays float32", _gce_float32, points=0.5, probes="float32 logits"),
                 CaseGroup("bad input raises ValueError", _gce_bad, points=0.5, hidden=True,
                           probes="q outside (0, 1] and mismatched shapes"),
             ),
             mistakes=(
+                Mistake("1 - p**q cancels", "for tiny q, p**q is 1 to the last digit and 1 - p**q "
+                        "cancels: write 1 - p^q = -expm1(q * log p) with log p from the log-sum-exp "
+                        "trick", _gce_one_minus_power),
                 Mistake("q on the log-likelihood", "the loss is (1 - p_y^q) / q with p_y the "
                         "softmax probability of the label, not a power of -log p_y", _gce_on_log),
             ),
             summary="generalized cross-entropy (1 - p_y^q) / q on logits",
         ),
+        EXPERIMENTS["10_generalization"],
     ),
+    written=WRITTEN["10_generalization"],
 )

@@ -19,6 +19,7 @@ import numpy as np
 
 from course.lessons import diagnostics as D
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -155,12 +156,9 @@ ASSIGNMENT = Assignment(
             (
                 CaseGroup("noisy sequences", _ema_public, points=1),
                 CaseGroup("beta=0 changes nothing", _ema_beta_zero, points=0.5),
-                CaseGroup("constants stay constant", _ema_constant, points=0.5, hidden=True,
+                CaseGroup("constants stay constant", _ema_constant, points=0.5,
                           probes="a constant sequence and a single value"),
-                CaseGroup("float32 stays float32", _ema_float32, points=0.5, hidden=True,
-                          probes="float32 values"),
-                CaseGroup("bad input raises ValueError", _ema_bad, points=0.5, hidden=True,
-                          probes="beta outside [0, 1) and 2-D values"),
+                CaseGroup("float32 stays float32", _ema_float32, points=0.5, probes="float32 values"),
             ),
             mistakes=(
                 Mistake("no bias correction", "divide m_t by 1 - beta**t: without it the curve "
@@ -178,12 +176,8 @@ ASSIGNMENT = Assignment(
             D.per_example_cross_entropy,
             (
                 CaseGroup("random logits", _ce_public, points=1),
-                CaseGroup("large logits", _ce_large, points=0.5, hidden=True,
-                          probes="logits of ±1000"),
-                CaseGroup("float32 stays float32", _ce_float32, points=0.5, hidden=True,
-                          probes="float32 logits"),
-                CaseGroup("bad input raises ValueError", _ce_bad, points=0.5, hidden=True,
-                          probes="a label out of range, a length mismatch, 1-D logits"),
+                CaseGroup("large logits", _ce_large, points=0.5, probes="logits of ±1000"),
+                CaseGroup("float32 stays float32", _ce_float32, points=0.5, probes="float32 logits"),
             ),
             mistakes=(
                 Mistake("averaged", "return one loss per example (shape (N,)), not their mean",
@@ -198,12 +192,8 @@ ASSIGNMENT = Assignment(
             D.precision_at_k,
             (
                 CaseGroup("small rankings", _p_at_k_public, points=1),
-                CaseGroup("ties: lower index first", _p_at_k_ties, points=0.5, hidden=True,
-                          probes="tied scores"),
-                CaseGroup("k = N and k = 1", _p_at_k_edges, points=0.5, hidden=True,
-                          probes="k at its limits, 0/1 flags"),
-                CaseGroup("bad input raises ValueError", _p_at_k_bad, points=0.5, hidden=True,
-                          probes="k outside [1, N] and a length mismatch"),
+                CaseGroup("ties: lower index first", _p_at_k_ties, points=0.5, probes="tied scores"),
+                CaseGroup("k = N and k = 1", _p_at_k_edges, points=0.5, probes="k at its limits, 0/1 flags"),
             ),
             mistakes=(
                 Mistake("lowest scores first", "rank from the highest score down: a high loss "
@@ -213,5 +203,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="share of flipped labels among the k highest-scoring examples",
         ),
+        EXPERIMENTS["11_diagnostics"],
     ),
+    written=WRITTEN["11_diagnostics"],
 )

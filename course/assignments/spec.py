@@ -96,13 +96,36 @@ class Exercise:
 
 
 @dataclass(frozen=True)
+class Written:
+    """A question answered in prose, scored by a teaching assistant, never by the grader.
+
+    The learner answers in the markdown cell tagged ``written`` whose metadata names the
+    question (``{"course": {"question": id}}``); ``course-grade`` puts every answer into a
+    review file next to ``rubric`` and gives the question a ``manual`` gradebook row worth
+    ``points``, which ``course-grade merge-manual`` later fills in.
+    """
+
+    id: str
+    points: float
+    question: str
+    rubric: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Assignment:
-    """One exercise notebook: its file stem (``"01_regression"``) and exercises."""
+    """One exercise notebook: its file stem (``"01_regression"``), exercises and written questions."""
 
     notebook: str
     title: str
     exercises: tuple[Exercise, ...]
     version: int = 1
+    written: tuple[Written, ...] = ()
+
+    def question(self, qid: str) -> Written:
+        for question in self.written:
+            if question.id == qid:
+                return question
+        raise KeyError(f"{self.notebook} has no written question {qid!r}")
 
     def exercise(self, name: str) -> Exercise:
         for exercise in self.exercises:

@@ -3,16 +3,22 @@
 Usage::
 
     course-grade submissions/ --out grades.csv [--feedback feedback/] [--jobs N]
-                 [--timeout S] [--gradescope DIR] [--secret FILE] [--shard I/N] [--resume]
+                 [--timeout S] [--gradescope DIR] [--review DIR] [--secret FILE] [--shard I/N]
+                 [--resume]
                  [--totals FILE] [--canvas FILE [--roster FILE]]
                  [--due WHEN --submission-times FILE [--late-penalty P]]
     course-grade merge --out grades.csv SHARD.csv... [--feedback DIR] [--gradescope DIR]
     course-grade package gradescope --out autograder.zip [--secret FILE]
+    course-grade merge-manual SCORES.csv --into grades.csv
 
 ``submissions/`` holds one folder per student (``alice/01_regression.ipynb``);
 a notebook path works too (its folder names the student). The file name picks
 the assignment. Exit status: 0 whenever grading ran (whatever the scores),
 2 on usage errors, 1 when no sandbox can run here.
+
+Written questions are not scored here: each gets a ``manual`` row, ``--review DIR``
+writes the answers out for teaching assistants, and ``merge-manual`` folds their
+scores back into the gradebook (:mod:`course.grading.manual`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from dataclasses import dataclass, field
 
 from course.assignments import assignments
 
-from . import feedback, registrar, shards
+from . import feedback, manual, registrar, shards
 from .grade import ExerciseReport, Report, Row, Submission, file_rows, grade, resolve
 from .gradebook import Gradebook, GradebookError
 from .sandbox import Limits, Sandbox, SandboxUnavailable
@@ -44,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course-grade", description=__doc__.split("\n\n")[0],
         epilog="Statuses: passed, failed, error, timeout, memory, missing, forbidden, invalid, "
-               "unknown, version, duplicate. See docs/instructors.md.")
+               "unknown, version, duplicate; manual and graded for written questions. "
+               "'course-grade merge-manual SCORES.csv --into grades.csv' merges teaching "
+               "assistants' scores. See docs/instructors.md.")
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="a folder of student folders, a student folder, or a notebook")
     parser.add_argument("--out", required=True, type=pathlib.Path, help="the CSV gradebook to write")
@@ -52,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="write one Markdown report per student here")
     parser.add_argument("--gradescope", type=pathlib.Path, metavar="DIR",
                         help="write Gradescope's results.json per student here (DIR/<student>/)")
+    parser.add_argument("--review", type=pathlib.Path, metavar="DIR",
+                        help="write every student's written answers, one Markdown file per question "
+                             "with its rubric (DIR/<notebook>/<question>.md), and a blank "
+                             "DIR/scores.csv for merge-manual")
     parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 8), metavar="N",
                         help="submissions graded in parallel (default: the number of CPUs)")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
@@ -87,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         from . import gradescope
 
         return gradescope.package_main(argv[1:])
+    if argv[:1] == ["merge-manual"]:
+        return manual.merge_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
     try:
@@ -420,7 +434,8 @@ def _prepare(args) -> _Work:
     expected = {}
     for s in submissions:
         assignment = resolve(s.notebook.rsplit("/", 1)[-1], known)
-        expected[(s.student, s.notebook)] = len(assignment.exercises) if assignment else 1
+        expected[(s.student, s.notebook)] = (len(assignment.exercises) + len(assignment.written)
+                                             if assignment else 1)
     # Rows that need no grading (copies, links, notebooks not handed in) are always written
     # afresh; a graded submission counts as done only with all its rows (a crash can cut the
     # last ones). Rows of other hand-ins (graded with other paths) are kept.
@@ -502,7 +517,8 @@ def _grade(args, work: _Work, sandbox: Sandbox) -> int:
         return 130
     pool.shutdown()
     progress.close()
-    rank = {e.name: i for a in work.known.values() for i, e in enumerate(a.exercises)}
+    rank = {e: i for a in work.known.values()
+            for i, e in enumerate([x.name for x in a.exercises] + [q.id for q in a.written])}
     book.finish(lambda row: (row[0], row[1], rank.get(row[2], -1)))
     meta.write(args.out)
     registrar.write_all(args, Gradebook(args.out).rows(), work.known)
@@ -517,6 +533,8 @@ def _grade(args, work: _Work, sandbox: Sandbox) -> int:
         for report in reports:
             by_student.setdefault(report.submission.student, []).append(report)
         feedback.write_all(by_student, args.feedback, args.gradescope)
+    if args.review:
+        manual.write_reviews(args.review, work.submissions, work.known)
     seconds = time.monotonic() - started
     count = len(work.todo)
     rate = count / seconds * 60 if seconds > 0 and count else 0.0

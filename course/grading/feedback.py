@@ -190,16 +190,34 @@ def gradescope(reports: list[Report]) -> dict:
                             else group.group.name)
                     output.append(f"{'passed' if group.ok else 'failed'}: {name}"
                                   + ("" if group.ok else f" ({group.first_failure})"))
-            tests.append({
+            test = {
                 "name": f"{report.submission.notebook}: {row.exercise or 'notebook'}",
                 "score": row.score, "max_score": row.max_score,
                 "status": "passed" if row.status == "passed" else "failed",
                 "output": "\n".join(output), "output_format": "text", "visibility": "visible",
-            })
+            }
+            tests.append(_written_test(test, row))
     score, _ = _total(reports)
     # Plain text everywhere: a student's message must not render as Markdown or HTML.
     return {"score": score, "tests": tests, "visibility": "visible", "stdout_visibility": "hidden",
             "output_format": "text", "test_output_format": "text", "test_name_format": "text"}
+
+
+PENDING = "To be graded by a teaching assistant"
+
+
+def _written_test(test: dict, row) -> dict:
+    """A written question's entry: pending (no status, score 0, its points as max) until scored.
+
+    Gradescope's results.json knows only the statuses passed and failed; a question no one has
+    scored yet is neither, so its entry has no status, says it is pending, and is tagged.
+    """
+    if row.status == "manual":
+        test.pop("status")
+        test.update(output=f"{PENDING}.", tags=["written", "pending"], extra_data={"pending": True})
+    elif row.status == "graded":
+        test.update(status="passed" if row.score >= row.max_score else "failed", tags=["written"])
+    return test
 
 
 def write_all(by_student: dict[str, list[Report]], markdown_dir: pathlib.Path | None,

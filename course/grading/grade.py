@@ -21,7 +21,7 @@ from course.assignments.judge import Outcome
 from course.assignments.scoring import ExerciseResult, cases_for, score_exercise
 from course.assignments.spec import Assignment, Case, Exercise, student_seed
 
-from . import extract
+from . import extract, written
 from .sandbox import Sandbox, exit_signal
 from .wire import decode, encode
 
@@ -100,7 +100,24 @@ def file_rows(submission: Submission, assignment: Assignment | None, status: str
         report.exercises.append(ExerciseReport(
             Row(submission.student, submission.notebook, exercise.name, 0.0, exercise.points, status,
                 message)))
+    report.exercises += written_rows(submission, assignment, None, status, message)
     return report
+
+
+# ---------------------------------------------------------- written questions
+def written_rows(submission: Submission, assignment: Assignment, answers: dict | None,
+                 status: str = "manual", message: str = "") -> list[ExerciseReport]:
+    """One row per written question: ``manual`` (score 0, its points as max) until a teaching
+    assistant's score is merged in; a notebook that could not be read passes its own status on."""
+    rows = []
+    for question in assignment.written:
+        text = message
+        if answers is not None:
+            text = written.AWAITING if answers.get(question.id) else (
+                f"{written.AWAITING} (no answer was written in the cell tagged 'written')")
+        rows.append(ExerciseReport(Row(submission.student, submission.notebook, question.id, 0.0,
+                                       question.points, status, text)))
+    return rows
 
 
 # ------------------------------------------------------------------ grading
@@ -124,7 +141,9 @@ def grade(submission: Submission, known: dict[str, Assignment], sandbox: Sandbox
         return file_rows(submission, assignment, error.status, error.message)
     seed = student_seed(hidden_seed, submission.student, assignment.notebook)
     try:
-        return _grade_notebook(submission, assignment, notebook, sandbox, seed)
+        report = _grade_notebook(submission, assignment, notebook, sandbox, seed)
+        report.exercises += written_rows(submission, assignment, written.answers(notebook, assignment))
+        return report
     except extract.NotebookError as error:
         return file_rows(submission, assignment, error.status, error.message)
     except Exception as error:  # noqa: BLE001 - one bad notebook must not stop the class

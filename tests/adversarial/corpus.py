@@ -21,11 +21,13 @@ SIGNATURES = {
     "huber_loss": 'input, target, reduction="mean", delta=1.0',
     "huber_loss_grad": 'input, target, reduction="mean", delta=1.0',
     "quantile_loss": 'input, target, quantile=0.5, reduction="mean"',
+    "huber_fit": "x, y, delta, lr, steps",
 }
 CALL_ARGS = {
     "huber_loss": "input, target, reduction, delta",
     "huber_loss_grad": "input, target, reduction, delta",
     "quantile_loss": "input, target, quantile, reduction",
+    "huber_fit": "x, y, delta, lr, steps",
 }
 
 
