@@ -142,7 +142,7 @@ def test_honest_rows_are_identical_to_a_clean_run(graded):
     students = {e.student for e in graded["honest"]}
     mine = {k: v for k, v in graded["rows"].items() if k[0] in students}
     assert mine == graded["clean"]
-    assert len(mine) == 3 * len(students)
+    assert len(mine) == len({k[2] for k in graded["clean"]}) * len(students)
 
 
 def _check(entry, rows):
@@ -152,7 +152,8 @@ def _check(entry, rows):
     for exercise, (score, status) in entry.expect.items():
         row = by_exercise.get(exercise)
         assert row is not None, (entry.student, exercise, sorted(got))
-        assert row[5] == status, (entry.student, exercise, row)
+        if status is not None:
+            assert row[5] == status, (entry.student, exercise, row)
         if score is corpus.FULL:
             assert float(row[3]) == POINTS[exercise] == float(row[4]), row
         elif score == "partial":

@@ -70,7 +70,9 @@ def test_copies_of_one_notebook_count_once(graded):
     rows = mine(graded, "hoarder")
     graded_rows = [r for r in rows if r[1] == corpus.NB]
     assert [r[2] for r in graded_rows] == list(POINTS)  # the handed-out name is the one graded
-    assert [r[5] for r in graded_rows] == ["passed", "passed", "missing"]
+    statuses = {r[2]: r[5] for r in graded_rows}
+    assert statuses.pop("quantile_loss") == "missing"  # deleted in the graded copy
+    assert set(statuses.values()) <= {"passed", "manual"} and "passed" in statuses.values()
     copies = [r for r in rows if r[5] == "duplicate"]
     assert sorted(r[1] for r in copies) == sorted(handins.COPIES[1:])
     for row in copies:
@@ -96,12 +98,14 @@ def test_students_whose_names_clean_up_alike_get_their_own_feedback(graded):
     assert len(zz) == 2 and "zz_lee.md" in zz, names
     spaced = next(n for n in zz if n != "zz_lee.md")
     assert "zz lee" in (base / "fb" / spaced).read_text()
-    assert "Total: 7 / 12 points" in (base / "fb" / spaced).read_text()  # huber_loss (5) deleted
-    assert "Total: 12 / 12 points" in (base / "fb" / "zz_lee.md").read_text()
+    written = sum(q.points for q in get(corpus.STEM).written)  # awaiting a TA: 0 for now
+    deleted = TOTAL - written - POINTS["huber_loss"]
+    assert f"Total: {deleted:g} / {TOTAL:g} points" in (base / "fb" / spaced).read_text()
+    assert f"Total: {TOTAL - written:g} / {TOTAL:g} points" in (base / "fb" / "zz_lee.md").read_text()
     folders = sorted(p.name for p in (base / "gs").iterdir() if p.name.startswith("zz"))
     assert folders == sorted(n.removesuffix(".md") for n in zz)
     scores = {json.loads((base / "gs" / f / "results.json").read_text())["score"] for f in folders}
-    assert scores == {7, 12}
+    assert scores == {deleted, TOTAL - written}
 
 
 # ------------------------------------------------------- the bounded walk

@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 
+from course.assignments import get
 from course.grading import cli
 from course.grading.grade import Submission, grade
 from course.grading.sandbox import Limits, Sandbox, exit_signal
@@ -146,7 +147,7 @@ def test_limits_only_mode_still_grades_and_blocks_the_reference(tmp_path, capsys
     assert cli.main([str(tmp_path / "class"), "--out", str(tmp_path / "g.csv"), "--quiet",
                      "--isolation", "limits"]) == 0
     assert capsys.readouterr().err.count("resource limits only") == 1
-    assert (tmp_path / "g.csv").read_text().count(",passed,") == 3
+    assert (tmp_path / "g.csv").read_text().count(",passed,") == len(get(corpus.STEM).exercises)
 
 
 def test_a_hang_outside_the_function_costs_only_the_exercise_in_that_cell(sandbox):
@@ -165,7 +166,7 @@ def test_a_crash_in_the_import_cell_is_survived(sandbox):
     nb = corpus.build()
     nb["cells"][1]["source"] = ["import numpy as np\n", "import os\n", "BOOM = os._exit(0)\n"]
     report = _grade_notebook(sandbox, nb, pathlib.Path("/tmp"))
-    assert [r.status for r in report.rows] == ["passed"] * 3
+    assert {r.status for r in report.rows} - {"manual"} == {"passed"}
 
 
 def _grade_notebook(box, nb, folder: pathlib.Path):
@@ -215,12 +216,14 @@ def test_killing_the_grader_mid_run_keeps_finished_rows_and_leaves_no_process(tm
     assert _left_after(str(marker)) == []  # zygote and sandbox died with the grader
     rows = out.read_text().splitlines()
     assert rows[0] == "student,notebook,exercise,score,max_score,status,message"
-    assert [r.split(",")[0] for r in rows[1:4]] == ["a_honest"] * 3
+    per_notebook = len(get(corpus.STEM).exercises) + len(get(corpus.STEM).written)
+    assert [r.split(",")[0] for r in rows[1:1 + per_notebook]] == ["a_honest"] * per_notebook
     done = subprocess.run(command + ["--resume"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "kept 1" in done.stdout
     final = [r.split(",") for r in out.read_text().splitlines()[1:]]
     assert sorted({r[0] for r in final}) == ["a_honest", "b_hangs", "c_honest", "d_hangs"]
-    assert [r[5] for r in final if r[0] == "d_hangs"] == ["timeout", "passed", "passed"]
+    hangs = [r[5] for r in final if r[0] == "d_hangs"]
+    assert hangs[0] == "timeout" and set(hangs[1:]) - {"manual"} == {"passed"}, hangs
 
 
 
@@ -250,6 +253,6 @@ def test_ctrl_c_stops_at_once_and_leaves_no_process(tmp_path):
     started = time.monotonic()
     grader.send_signal(signal.SIGINT)
     assert grader.wait(timeout=30) == 130
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # (waiting would take the whole class: 12 x 7.5 s)
     assert "interrupted" in grader.stderr.read()
     assert _left_after(str(marker)) == []

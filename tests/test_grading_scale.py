@@ -202,7 +202,8 @@ def test_gradescope_honest_blank_and_hostile_submissions(autograder):
                             "quantile_loss": corpus.wrapped("quantile_loss",
                                                             "np.ctypeslib.ctypes.CDLL(None).getpid()")})
     attacked = _run_autograder(base, hostile)
-    assert attacked["score"] == pytest.approx(full - 5 - 2.5)
+    points = {e.name: e.points for e in get("01_regression").exercises}
+    assert attacked["score"] == pytest.approx(full - points["huber_loss"] - points["quantile_loss"])
     assert _run_autograder(base, None)["score"] == 0  # nothing handed in
 
 

@@ -152,8 +152,9 @@ def _poisson_float32(rng):
 
 
 def _poisson_large(rng):
-    log_rate = np.array([-30.0, -5.0, 0.0, 20.0, 50.0])
-    return [Case((log_rate, np.array([0.0, 1.0, 4.0, 100.0, 3.0])), {"reduction": "none"},
+    log_rate = np.array([-30.0, -5.0, 0.0, 20.0, 50.0]) + rng.uniform(-1, 1, 5)
+    counts = np.array([0.0, 1.0, 4.0, 100.0, 3.0]) + rng.integers(0, 3, 5)
+    return [Case((log_rate, counts), {"reduction": "none"},
                  "log-rates from -30 to 50")]
 
 

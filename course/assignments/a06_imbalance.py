@@ -44,7 +44,7 @@ def _focal_reductions(rng):
 
 
 def _focal_large(rng):
-    x = np.array([50.0, -50.0, 50.0, -50.0, 30.0, -40.0])
+    x = np.array([50.0, -50.0, 50.0, -50.0, 30.0, -40.0]) * rng.uniform(0.8, 1.0)  # |x| <= 50
     y = np.array([1.0, 1.0, 0.0, 0.0, 0.0, 1.0])  # right and wrong, each way
     return [Case((x, y), {"reduction": "none"}, "logits of ±50, right and wrong"),
             Case((x * rng.choice([1.0, 0.9]), y), {"alpha": 0.6, "reduction": "sum"}, "large logits, sum")]
@@ -63,7 +63,8 @@ def _focal_gamma_zero(rng):
 
 def _focal_fractional_gamma(rng):
     x, y = _logits(rng, scale=4.0)
-    sure = np.array([60.0, -60.0, 45.0, -45.0])  # confidently right: 1 - p_t rounds to 0
+    # confidently right: 1 - p_t rounds to 0
+    sure = np.array([60.0, -60.0, 45.0, -45.0]) + rng.uniform(0, 5, 4) * np.array([1, -1, 1, -1])
     return [Case((x, y), {"gamma": 0.5, "alpha": 0.4}, "gamma=0.5"),
             Case((sure, np.array([1.0, 0.0, 1.0, 0.0])), {"gamma": 0.5},
                  "gamma=0.5, confidently right (1 - p_t is 0: take the ratio dm/m as 0, no NaN)")]
@@ -107,7 +108,8 @@ def _weights_float32(rng):
 
 
 def _weights_near_one(rng):
-    return [Case((np.array([1, 10, 1_000_000]),), {"beta": 0.999999}, "beta=0.999999")]
+    counts = np.array([1, 10, 1_000_000]) * rng.integers(1, 4, 3)
+    return [Case((counts,), {"beta": 0.999999}, "beta=0.999999")]
 
 
 def _weights_bad(rng):

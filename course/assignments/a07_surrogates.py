@@ -51,7 +51,8 @@ def _soft_empty(rng):
     t = np.zeros((3, 4, 4))
     p[0] = 0.0  # prediction and target empty: a perfect score
     return [Case((p, t), {"reduction": "none"}, "empty targets, one empty prediction"),
-            Case((np.zeros((2, 6)), np.zeros((2, 6))), {"reduction": "mean"}, "all empty")]
+            Case((np.zeros(shape := (int(rng.integers(1, 5)), int(rng.integers(4, 40)))), np.zeros(shape)),
+                 {"reduction": "mean"}, "all empty")]
 
 
 def _soft_all_ones(rng):
@@ -121,7 +122,8 @@ def _iou_all_ones(rng):
     p = rng.uniform(0.3, 1.0, (3, 4, 4))
     p[0] = 1.0
     return [Case((p, np.ones((3, 4, 4))), {"per_sample": True}, "all-object targets"),
-            Case((np.ones((2, 5)), np.ones((2, 5))), {}, "everything predicted, everything object")]
+            Case((np.ones((2, n := int(rng.integers(3, 8)))), np.ones((2, n))), {},
+                 "everything predicted, everything object")]
 
 
 def _iou_float32(rng):

@@ -43,7 +43,8 @@ def _grad_float32(rng):
 
 
 def _grad_tiny(rng):
-    return [Case((np.array([1e-300, -1e-300, 0.0, -0.0, 5e-324]),), {}, "tiny nonzero weights")]
+    tiny = np.array([1e-300, -1e-300, 0.0, -0.0, 5e-324]) * rng.choice([1.0, 3.0])
+    return [Case((rng.permutation(tiny),), {}, "tiny nonzero weights")]
 
 
 def _soft_scalar(rng):

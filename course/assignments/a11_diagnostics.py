@@ -36,8 +36,8 @@ def _ema_beta_zero(rng):
 
 
 def _ema_constant(rng):
-    return [Case((np.full(30, 1.7),), {"beta": 0.95}, "a constant sequence, beta=0.95"),
-            Case((np.array([3.0]),), {"beta": 0.99}, "a single value")]
+    return [Case((np.full(30, rng.uniform(0.5, 3.0)),), {"beta": 0.95}, "a constant sequence, beta=0.95"),
+            Case((rng.uniform(1, 5, 1),), {"beta": 0.99}, "a single value")]
 
 
 def _ema_float32(rng):
@@ -61,6 +61,7 @@ def _ce_public(rng):
 
 def _ce_large(rng):
     logits = np.array([[1000.0, 0.0, -1000.0], [0.0, 1000.0, 999.0], [-800.0, -800.0, 800.0]])
+    logits += rng.integers(-5, 6, logits.shape)
     return [Case((logits, np.array([2, 1, 0])), {}, "logits of ±1000, right and wrong")]
 
 
@@ -88,7 +89,7 @@ def _p_at_k_public(rng):
 
 
 def _p_at_k_ties(rng):
-    scores = np.array([1.0, 2.0, 2.0, 2.0, 0.5])
+    scores = np.array([1.0, 2.0, 2.0, 2.0, 0.5]) + rng.uniform(0, 10)  # ties stay ties
     flipped = np.array([True, False, True, True, False])
     return [Case((scores, flipped, 2), {}, "three tied top scores, k=2"),
             Case((scores, flipped, 1), {}, "three tied top scores, k=1")]

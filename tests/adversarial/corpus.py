@@ -118,8 +118,13 @@ def honest_students() -> list[Entry]:
 def _one(student, name, source, score, status, message="", **build_options) -> Entry:
     expect = {n: (FULL, "passed") for n in SIGNATURES}
     expect[name] = (score, status)
+    attacked = (name,)
+    if name == "huber_loss_grad":  # the experiment huber_fit calls the student's gradient
+        attacked += ("huber_fit",)
+        if status != "passed":
+            expect["huber_fit"] = (0, None)
     return Entry(student, {NB: build({name: source}, **build_options)}, expect,
-                 {name: message} if message else {}, (name,))
+                 {name: message} if message else {}, attacked)
 
 
 def adversarial(repo: pathlib.Path, port: int, token: str, outside: list[pathlib.Path]) -> list[Entry]:
