@@ -31,8 +31,8 @@ def source(cell):
     return "".join(cell["source"])
 
 
-def test_there_are_twelve_lessons():
-    assert len(LESSONS) == 12
+def test_there_are_thirteen_lessons():
+    assert len(LESSONS) == 13
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)

@@ -18,6 +18,7 @@ import pytest
 
 from course.widgets import (
     basics,
+    choosing,
     classification,
     composite,
     diagnostics,
@@ -89,6 +90,10 @@ EXPLORERS = {
         (s["mean_confidence"], ".3f"), (s["accuracy"], ".3f"), (s["fitted"], ".2f")]),
     "learning rate (11)": (diagnostics.lr_explorer, lambda s: [
         (s["lr"], ".3g"), (s["log10_lr"], ".2f"), (s["best_val"], ".3f"), (s["best_epoch"], "d")]),
+    "screening costs (12)": (choosing.screening_explorer, lambda s: [
+        (s["ratio"], ".3g"), (s["log10_ratio"], ".2f"), (s["threshold"], ".4f"),
+        (s["cost_plain"], ".4f"), (s["cost_bayes"], ".4f"), (s["cost_weighted"], ".4f"),
+        (s["best_threshold"], ".4f"), (s["best_cost"], ".4f")]),
 }
 
 
