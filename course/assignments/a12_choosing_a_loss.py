@@ -14,6 +14,7 @@ import numpy as np
 
 from course.lessons import choosing as C
 
+from .experiments import EXPERIMENTS, WRITTEN
 from .spec import Assignment, Case, CaseGroup, Exercise, Mistake
 
 
@@ -201,5 +202,7 @@ ASSIGNMENT = Assignment(
             ),
             summary="mean cost per example of a thresholded screen",
         ),
+        EXPERIMENTS["12_choosing_a_loss"],
     ),
+    written=WRITTEN["12_choosing_a_loss"],
 )

@@ -255,6 +255,22 @@ def _noisy_cases(rng):
                  "80 examples, about 20 % of the labels flipped")]
 
 
+# ------------------------------------------------------------------ 12
+def cheapest_screen(probs, y, cost_fp, cost_fn):
+    from course.lessons import choosing as CH
+
+    threshold = CH.bayes_threshold(cost_fp, cost_fn)
+    return np.array([threshold, CH.expected_cost(probs, y, cost_fp, cost_fn, threshold),
+                     CH.expected_cost(probs, y, cost_fp, cost_fn, 0.5)])
+
+
+def _screen_cases(rng):
+    probs = rng.beta(0.4, 5.0, 400)  # calibrated: each label is drawn with its probability
+    y = (rng.random(400) < probs).astype(float)
+    return [Case((probs, y, 1.0, float(c)), {}, f"a miss costs {c:g} false alarms")
+            for c in (rng.uniform(2, 5), rng.uniform(20, 80))]
+
+
 def _group(make, probes, rtol=1e-6, atol=1e-9):
     return CaseGroup(EXPERIMENT, make, points=2, probes=probes, rtol=rtol, atol=atol)
 
@@ -288,6 +304,10 @@ EXPERIMENTS = {
                                      "the temperature that minimises your ECE"),
     "11_diagnostics": _experiment("flag_noisy", flag_noisy, [_group(_noisy_cases, "fresh noisy labels")],
                                   "rank examples by your per-example loss, precision at k"),
+    "12_choosing_a_loss": _experiment("cheapest_screen", cheapest_screen,
+                                      [_group(_screen_cases, "fresh screens, fresh costs")],
+                                      "your Bayes threshold against the default 0.5, costed with your "
+                                      "expected_cost"),
 }
 
 
@@ -393,4 +413,14 @@ WRITTEN = {
          "contradicts the pattern, so −log p is large for the flipped examples.",
          "1 point: it fails once the model memorises the noisy labels (long training, large "
          "capacity) or when clean examples are genuinely hard; then losses no longer separate them."]),
+    "12_choosing_a_loss": _written(
+        "q_why_bayes_threshold",
+        "Why is flagging at p* = cost_fp / (cost_fp + cost_fn) the cheapest rule when the model's "
+        "probabilities are calibrated, and what goes wrong with the same rule when they are not?",
+        ["1 point: for one example, flagging costs (1 - p) cost_fp on average and passing costs "
+         "p cost_fn; flagging is cheaper exactly when p > p*, so thresholding at p* minimises the "
+         "expected cost example by example.",
+         "1 point: the argument needs p to be the true probability; an over- or under-confident "
+         "model puts p* in the wrong place (most visibly in the tails, for very unequal costs), "
+         "so the threshold must be recalibrated or tuned on held-out data."]),
 }
