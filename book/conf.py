@@ -16,7 +16,8 @@ project = "loss-course"
 author = "the loss-course authors"
 copyright = "loss-course authors, MIT licence"
 root_doc = "index"
-extensions = ["myst_nb"]
+# MathJax from the package, not a CDN: the math renders offline and from file:// too.
+extensions = ["myst_nb", "sphinx-mathjax-offline"]
 exclude_patterns = ["**.ipynb_checkpoints", "docs/cluster/**"]
 
 # Lessons are executed by book/build.py (once, cached); Sphinx only renders their outputs.
@@ -29,7 +30,7 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 html_theme = "sphinx_book_theme"
 html_title = "loss-course: how loss functions shape learning"
 html_baseurl = config.site_url()
-html_copy_source = False
+html_copy_source = True  # the download button offers the executed notebook
 html_show_sourcelink = False
 html_last_updated_fmt = None
 html_theme_options = {
@@ -46,3 +47,5 @@ html_theme_options = {
     "home_page_in_toc": True,
     "show_toc_level": 2,
 }
+# Without it the theme logs "Got invalid theme mode" in a browser with no saved preference.
+html_context = {"default_mode": "auto"}
