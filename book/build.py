@@ -71,6 +71,7 @@ def execute(path: str, out: str, timeout: int) -> float:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(pathlib.Path(path).parent)}})
     client.execute()
     nb.metadata.pop("widgets", None)  # no live widgets in a static site
@@ -123,7 +124,8 @@ def index_page() -> str:
 
     text = re.sub(r"(\[[^\]]*\])\(([^)\s]+)\)", reroot, text)
     text = text.replace("run the cells (**Run ▸ Run All Cells**),\nand move the sliders",
-                        "and launch any page (the rocket button: Colab or Binder) to run it\nand move the sliders")
+                        "and launch any page (the rocket button: Colab or Binder) to run it\n"
+                        "and move the sliders")
     lessons = "\n".join(f"notebooks/{p.stem}" for p in LESSONS)
     exercises = "\n".join(f"exercises/{p.stem}" for p in EXERCISES)
     docs = "\n".join(f"docs/{pathlib.Path(d).stem}" for d in DOCS)
@@ -158,8 +160,9 @@ def stage(executed: pathlib.Path, src: pathlib.Path) -> None:
 
 
 def sphinx(src: pathlib.Path, html: pathlib.Path, quiet: bool) -> None:
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(HERE), "-d", str(html.parent / "doctrees"),
-           str(src), str(html)]
+    # -W: a broken cross-reference or an unknown output fails the build instead of a page quietly lacking it.
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-c", str(HERE),
+           "-d", str(html.parent / "doctrees"), str(src), str(html)]
     if quiet:
         cmd.insert(3, "-q")
     subprocess.run(cmd, check=True)
@@ -181,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     stage(out / "executed", out / "src")
     sphinx(out / "src", out / "html", quiet=not args.verbose)
     done = time.perf_counter()
-    print(f"book: executed in {executed_at - start:.0f} s, rendered in {done - executed_at:.0f} s", flush=True)
+    print(f"book: executed in {executed_at - start:.0f} s, rendered in {done - executed_at:.0f} s",
+          flush=True)
     print(out / "html" / "index.html")
     return 0
 

@@ -31,7 +31,8 @@ BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 
 def install_source() -> str:
     return (
-        "# Colab or a fresh Jupyter: install the course when it is missing (does nothing where it is installed).\n"
+        "# Colab or a fresh Jupyter: install the course when it is missing"
+        " (does nothing where it is installed).\n"
         "import importlib.util\n"
         "\n"
         'if importlib.util.find_spec("course") is None:\n'

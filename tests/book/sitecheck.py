@@ -21,7 +21,8 @@ ERROR_TEXT = ("Traceback (most recent call last)", "NotImplementedError", "Error
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        raise RuntimeError("the book test needs Chromium: apt-get install chromium (make test installs it as root)")
+        raise RuntimeError("the book test needs Chromium: apt-get install chromium "
+                           "(make test installs it as root)")
     return found
 
 
@@ -48,7 +49,8 @@ def notebook_problems(nb: dict, name: str) -> list[str]:
             if "Traceback" in text:
                 problems.append(f"{name} cell {i}: a traceback on {out.get('name')}")
             if "application/vnd.jupyter.widget-view+json" in out.get("data", {}):
-                problems.append(f"{name} cell {i}: a live widget (blank in the book; display the Explorer itself)")
+                problems.append(f"{name} cell {i}: a live widget (blank in the book; "
+                                "display the Explorer itself)")
     return problems
 
 
@@ -113,7 +115,8 @@ PAGE_FACTS = """() => {
   return {
     title: (article.querySelector('h1') || {}).textContent || '',
     figures: imgs.length,
-    broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src').slice(0, 80)),
+    broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0))
+                .map(i => i.getAttribute('src').slice(0, 80)),
     statics: article.querySelectorAll('.lc-static img').length,
     text: article.innerText,
     code: [...article.querySelectorAll('.cell_input')].map(e => e.innerText).join('\\n'),
@@ -138,7 +141,8 @@ def lesson_problems(facts: dict, nb: dict, name: str, console: list[str]) -> lis
     if not facts["title"].strip():
         problems.append(f"{name}: no title")
     if facts["figures"] != expected:
-        problems.append(f"{name}: {facts['figures']} figures on the page, {expected} in the executed notebook")
+        problems.append(f"{name}: {facts['figures']} figures on the page, "
+                        f"{expected} in the executed notebook")
     if facts["broken"]:
         problems.append(f"{name}: images that do not load: {facts['broken']}")
     if facts["statics"] < 1:

@@ -45,7 +45,8 @@ def browser():
 
     path = sitecheck.chromium()
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=path, headless=True, args=sitecheck.CHROMIUM_FLAGS)
+        chromium = playwright.chromium.launch(executable_path=path, headless=True,
+                                              args=sitecheck.CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
 
@@ -145,11 +146,13 @@ def test_the_checks_fail_on_a_broken_page(build, page, tmp_path):
     text = text[:start] + text[text.index(">", start) + 1:]
     images = [p for p in (site / "_images").iterdir() if p.name in text]
     images[0].unlink()
-    text = text.replace('<section id="', '<div class="output traceback"><pre>Traceback (most recent call last):'
-                        '</pre></div><a href="02_nowhere.html">x</a><section id="', 1)
+    text = text.replace('<section id="', '<div class="output traceback"><pre>'
+                        'Traceback (most recent call last):</pre></div>'
+                        '<a href="02_nowhere.html">x</a><section id="', 1)
     lesson.write_text(text, encoding="utf-8")
     nb = sitecheck.load_json(executed / "01_regression.ipynb")
-    nb["cells"][2]["outputs"].append({"output_type": "error", "ename": "ValueError", "evalue": "", "traceback": []})
+    error = {"output_type": "error", "ename": "ValueError", "evalue": "", "traceback": []}
+    nb["cells"][2]["outputs"].append(error)
     (executed / "01_regression.ipynb").write_text(json.dumps(nb), encoding="utf-8")
 
     _, problems = check_lesson(page, site, executed, "01_regression")
