@@ -36,6 +36,7 @@ def install_source() -> str:
         "import importlib.util\n"
         "\n"
         'if importlib.util.find_spec("course") is None:\n'
+        '    print("Installing the course from its repository (about a minute)...")\n'
         f'    %pip install --quiet "{config.install_spec()}"'
     )
 
