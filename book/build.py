@@ -110,6 +110,18 @@ def tag_removed(nb: dict) -> dict:
     return nb
 
 
+def exercise_note() -> dict:
+    """Exercises carry no install cell (the grader runs their first code cell): say how to run one."""
+    text = (
+        "```{note}\n"
+        "This page shows the exercise without its solutions. To work on it, launch it (the rocket\n"
+        "button) in Binder, which has the course installed, or in Colab after running\n"
+        f'`%pip install "{config.install_spec()}"` in a new first cell; or use `make lab`.\n'
+        "```"
+    )
+    return {"cell_type": "markdown", "id": "book-exercise-note", "metadata": {}, "source": text}
+
+
 def index_page() -> str:
     """The landing page: notebooks/index.ipynb's text, links re-rooted, plus the site's navigation."""
     nb = json.loads((ROOT / "notebooks" / "index.ipynb").read_text(encoding="utf-8"))
@@ -152,6 +164,7 @@ def stage(executed: pathlib.Path, src: pathlib.Path) -> None:
         (src / "notebooks" / path.name).write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
     for path in EXERCISES:
         nb = json.loads(path.read_text(encoding="utf-8"))
+        nb["cells"].insert(1, exercise_note())
         (src / "exercises" / path.name).write_text(json.dumps(tag_removed(nb), ensure_ascii=False),
                                                     encoding="utf-8")
     for name in DOCS:
