@@ -2,6 +2,8 @@
 #   make lab    install what the course needs into .venv and open JupyterLab
 #   make test   install everything, then run every test (what CI runs); the lessons'
 #               claims cells run strictly there (COURSE_STRICT_CLAIMS=1: a claim that fails is an error)
+#   make book   build the course's static site into build/book/html (book/build.py); its last
+#               line is the path of the site's index.html
 #
 # Variables you may set:  PYTHON (python3.10+), PORT (8888), IP (127.0.0.1),
 # TOKEN (Jupyter's access token; default: the JUPYTER_TOKEN env variable, else a
@@ -17,7 +19,7 @@ OPEN_BROWSER ?= True
 TOKEN  ?= $(JUPYTER_TOKEN)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install browser-deps exercises lint bench clean
+.PHONY: lab test install browser-deps exercises lint bench clean book
 
 install: $(STAMP)
 
@@ -27,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	  { echo "loss-course needs Python 3.10 or newer; set PYTHON=python3.x"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,book]'
 	@touch $(STAMP)
 
 lab: $(STAMP)
@@ -52,15 +54,20 @@ browser-deps:
 	fi
 
 test: $(STAMP) browser-deps
-	$(VENV)/bin/ruff check course tests benchmarks
+	$(VENV)/bin/ruff check course tests benchmarks book
 	$(PY) -m course.make_exercises --check
+	$(PY) book/launch.py --check
 	COURSE_STRICT_CLAIMS=1 $(PY) -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks solutions $(PYTEST_ARGS)
 
 exercises: $(STAMP)
 	$(PY) -m course.make_exercises
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check course tests benchmarks
+	$(VENV)/bin/ruff check course tests benchmarks book
+
+# Executes each lesson once (cached in build/book/executed), then renders the site with Sphinx.
+book: $(STAMP)
+	@$(PY) book/build.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_losses.py

@@ -20,6 +20,8 @@ from typing import Callable
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
+from ._static import static_bundle, static_figures
+
 
 def _in_kernel() -> bool:
     try:
@@ -63,7 +65,9 @@ class Explorer:
         self.compute = compute
         self.draw = draw
         self.format_readout = readout
-        self.render = _in_kernel() if render is None else render
+        self.name = name
+        # Book build (issue 17): no live figure in an Output widget, the static one in _repr_mimebundle_.
+        self.render = (_in_kernel() and not static_figures()) if render is None else render
         self.readout = widgets.HTML()
         self.readout.add_class("lc-readout")
         self.plot = widgets.Output()
@@ -109,4 +113,7 @@ class Explorer:
         return self.draw(self.state)
 
     def _repr_mimebundle_(self, **kwargs):
+        static = static_bundle(self)  # only while the book is built (issue 17, course/widgets/_static.py)
+        if static is not None:
+            return static
         return self.ui._repr_mimebundle_(**kwargs)

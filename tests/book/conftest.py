@@ -1,0 +1,1 @@
+"""tests/book: the built site (see test_book.py)."""
