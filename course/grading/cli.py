@@ -113,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                      "--memory >= 256")
     try:
         return _grade_all(args)
+    except KeyboardInterrupt:  # before grading started, or while the sandbox was being closed
+        print("\ncourse-grade: interrupted; finished rows are in the gradebook "
+              "(rerun with --resume to grade the rest)", file=sys.stderr)
+        return 130
     except UsageError as error:
         print(f"course-grade: error: {error}", file=sys.stderr)
         return 2
