@@ -76,7 +76,7 @@ def _legend_below(ax, ncol: int = 1) -> None:
 def _build_threshold(state: dict):
     """Left: the students and the classifier. Middle: both scores vs t. Right: their slopes."""
     fig, (ax_data, ax_loss, ax_slope) = figure(3, width=12, height=4.6)
-    x, y, grid = state["x"], state["y"], state["grid"]
+    x, grid = state["x"], state["grid"]
     empty = np.empty((0, 2))
     parts = {
         "right": ax_data.scatter(empty[:, 0], empty[:, 1], s=30, color=LOSS_COLORS["data"],

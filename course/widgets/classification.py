@@ -120,7 +120,7 @@ def _build_boundary(state: dict):
     high = max(h.max() for h in everything)
     ax_curve.set_ylim(0, 1.05 * high)
     finish(ax_curve, "Training objective", "gradient-descent step (log scale)",
-           "mean loss + penalty", legend=False)
+           "mean loss + penalty")
     return fig, parts
 
 
@@ -192,14 +192,13 @@ def _build_softmax(state: dict):
     parts["notes"] = [ax_p.text(c, 0, "", ha="center", va="bottom") for c in classes]
     ax_p.set_xticks(classes, names)
     ax_p.set_ylim(0, 1.3)
-    finish(ax_p, f"Probabilities (target: class {target}, outlined)", "class", "probability",
-           legend=False)
+    finish(ax_p, f"Probabilities (target: class {target}, outlined)", "class", "probability")
     parts["g_bars"] = list(ax_g.bar(classes, state["grad"], color=CLASS_COLORS, edgecolor=edges,
                                     linewidth=2.5, label="∂ loss / ∂ logit = p − one-hot"))
     ax_g.axhline(0, color="black", lw=0.8)
     ax_g.set_xticks(classes, names)
     ax_g.set_ylim(-1.05, 1.05)
-    finish(ax_g, "", "class", "gradient", legend=False)
+    finish(ax_g, "", "class", "gradient")
     parts["title"] = ax_g.title
     return fig, parts
 
