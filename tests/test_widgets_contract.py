@@ -148,3 +148,20 @@ def test_every_number_in_the_readout_is_the_states(name):
         for control in explorer.controls.values():
             _step(control)
         _shown_in_order(_text(explorer.readout.value), numbers(explorer.state))
+
+
+@pytest.mark.parametrize("name", list(EXPLORERS))
+def test_the_live_figure_follows_the_first_slider_and_comes_back_exactly(name):
+    """What the browser gets (``png()``, painted in place) changes with one step of the
+    first slider, and stepping back paints the very first image again, byte for byte."""
+    builder, _ = EXPLORERS[name]
+    explorer = builder(render=True)  # paints as in a kernel (no kernel needed)
+    first_control = next(iter(explorer.controls.values()))
+    start, first = first_control.value, explorer.png()
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    _step(first_control)
+    moved = explorer.png()
+    assert moved != first, f"{name}: the painted figure did not change"
+    first_control.value = start
+    assert explorer.png() == first, f"{name}: moving back did not paint the first figure again"
+    plt.close("all")
