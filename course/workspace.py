@@ -34,6 +34,7 @@ DEFAULT = ROOT / "workspace"
 FOLDERS = ("notebooks", "exercises", "docs")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 RERUN = "The explorer lives in the kernel that ran this cell: run the cell to bring it back."
+# (the same words as course.widgets._base.RERUN, which a viewer without widgets shows)
 
 
 def _sources(root: pathlib.Path = ROOT):

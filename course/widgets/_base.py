@@ -30,8 +30,9 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-CONTROL_WIDTH = "340px"  # a slider of at least 250 px plus its label (issue 13)
-DESCRIPTION_WIDTH = "130px"
+CONTROL_WIDTH = "500px"  # its track at least 250 px long, beside the label and the number (issue 13)
+DESCRIPTION_WIDTH = "140px"
+RERUN = "The explorer lives in the kernel that ran this cell: run the cell to bring it back."
 PNG_COMPRESSION = 1  # zlib level: level 1 encodes ~2x faster than 6 for 10-20 % more bytes
 
 
@@ -234,4 +235,8 @@ class Explorer:
         return self.draw(self.state)
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.ui._repr_mimebundle_(**kwargs)
+        bundle = self.ui._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict) and "text/plain" in bundle:
+            # what a viewer without the kernel's widgets shows (GitHub, nbviewer, a saved copy)
+            bundle["text/plain"] = RERUN
+        return bundle

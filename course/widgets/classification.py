@@ -153,7 +153,7 @@ def boundary_explorer(render: bool | None = None) -> Explorer:
     """A slider moves the mislabelled point; a dropdown picks the loss."""
     controls = {
         "mislabelled": widgets.FloatSlider(value=2.0, min=0.0, max=6.0, step=0.5,
-                                           description="mislabelled point: distance"),
+                                           description="mislabelled point"),
         "loss": widgets.Dropdown(options=[(label, key) for key, label in MARGIN_LOSSES.items()],
                                  value="cross_entropy", description="loss"),
     }

@@ -30,7 +30,14 @@ from labpage import (
 )
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from widgetcheck import expected_explorers, explorer_name, explorer_problems, widget_problems
+from widgetcheck import (
+    control_problems,
+    expected_explorers,
+    explorer_name,
+    explorer_problems,
+    key_to_paint,
+    widget_problems,
+)
 
 RUN_TIMEOUT_S = 150  # one notebook, top to bottom (lessons take < 30 s here)
 DONE_STABLE_S = 1.0  # kernel idle and no cell queued for this long: Run All is done
@@ -94,6 +101,12 @@ def open_notebook(page, lab, relpath: str) -> list[str]:
         return ["the notebook did not open in JupyterLab"]
     if not wait_js(page, f"() => ({KERNEL_STATUS_JS})().endsWith('| Idle')", 90):
         return [f"the kernel never became idle (status: {kernel_status(page)!r})"]
+    # the kernel's info has reached the notebook's metadata by now: an unchanged
+    # notebook that differs from what Lab would save shows as unsaved (dot on its tab)
+    page.wait_for_timeout(500)
+    if page.evaluate(_DIRTY_JS):
+        return ["it opens marked as unsaved: the file is not in the form JupyterLab saves "
+                "(run `python -m course.notebook_format`)"]
     return []
 
 
@@ -260,6 +273,11 @@ def check_notebook(page, lab, notebook: pathlib.Path, artifacts: pathlib.Path | 
                 name = explorer_name(explorers.nth(index))
                 artifact = artifacts / f"{notebook.stem}--{index}-{name}.png"
             try:
+                problems += control_problems(page, index)
+                times, timing_problems = key_to_paint(page, index)
+                problems += timing_problems
+                timings.setdefault("key_to_paint_ms", {})[
+                    f"{index}-{explorer_name(explorers.nth(index))}"] = times
                 problems += explorer_problems(page, index, artifact)
             except (PlaywrightError, PlaywrightTimeout) as error:
                 problems.append(f"explorer {index}: {str(error).splitlines()[0]}")
