@@ -297,5 +297,23 @@ def check_notebook(page, lab, notebook: pathlib.Path, artifacts: pathlib.Path | 
     return [f"{relpath}: {problem}" for problem in problems]
 
 
+def run_and_save(page, lab, notebook: pathlib.Path, artifacts: pathlib.Path | None = None,
+                 timings: dict | None = None) -> list[str]:
+    """A learner's session with an exercise: open it, Run All, File ▸ Save Notebook.
+
+    An exercise stops at its first ``NotImplementedError``, as it should; the
+    check is that it opens unmarked, runs, and saves with outputs.
+    """
+    relpath = notebook.relative_to(lab.root).as_posix()
+    problems = open_notebook(page, lab, relpath)
+    if not problems:
+        problems = run_all(page)
+    if not problems:
+        model, problems = saved_model(page, lab, relpath)
+        if model is not None and not any(cell.get("outputs") for cell in model["cells"]):
+            problems.append("it was saved without any output: did Run All run?")
+    return [f"{relpath}: {problem}" for problem in problems]
+
+
 def format_problems(problems: list[str]) -> str:
     return "\n".join(f"  - {problem}" for problem in problems)
