@@ -161,7 +161,7 @@ def noise_fit_explorer(render: bool | None = None) -> Explorer:
     """A slider for the noise's standard deviation (first) and a dropdown for its family."""
     controls = {
         "scale": widgets.FloatSlider(value=1.0, min=0.1, max=NOISE_MAX, step=0.1,
-                                     description="noise standard deviation"),
+                                     description="noise std. dev."),
         "noise": widgets.Dropdown(options=list(NOISES), value="Gaussian", description="noise"),
     }
     return Explorer(controls, noise_fit_state, draw_noise_fit, noise_fit_readout,
