@@ -89,6 +89,7 @@ def widget_problems(page, expected: int, wait: bool = True) -> list[str]:
     return problems
 
 
+PAINT_TIMEOUT_S = 10  # one key press to its figure (a broken explorer never paints)
 MIN_SLIDER_PX = 250  # a slider's track, wide enough to drag along its steps (issue 13)
 
 _CONTROLS_JS = """(index) => {
@@ -158,16 +159,19 @@ def key_to_paint(page, index: int, presses: int = 2) -> tuple[list[float], list[
     start = _slider_value(handle)
     top = float(handle.get_attribute("aria-valuemax") or "inf")
     forward, back = ("ArrowLeft", "ArrowRight") if start >= top else ("ArrowRight", "ArrowLeft")
-    times, problems = [], []
+    times, problems, away = [], [], 0
     handle.focus()
     for key in [forward] * presses + [back] * presses:
         page.evaluate(_ARM_PAINT_JS, index)
         page.keyboard.press(key)
-        elapsed = page.evaluate(_PAINTED_JS, WIDGET_TIMEOUT_S * 1000)
+        away += 1 if key == forward else -1
+        elapsed = page.evaluate(_PAINTED_JS, PAINT_TIMEOUT_S * 1000)
         if elapsed is None:
-            problems.append(f"explorer {name}: no new figure within {WIDGET_TIMEOUT_S} s of {key}")
+            problems.append(f"explorer {name}: no new figure within {PAINT_TIMEOUT_S} s of {key}")
             break
         times.append(round(elapsed, 1))
+    for _ in range(away):  # back to the start, for the checks that follow
+        page.keyboard.press(back)
     _settle(page, index)
     if not _wait_slider(handle, start, 1e-9 + abs(start) * 1e-9):
         problems.append(f"explorer {name}: after the timed presses the slider reads "
