@@ -1,13 +1,18 @@
 # The course's two commands:
-#   make lab    install what the course needs into .venv and open JupyterLab
+#   make lab    install what the course needs into .venv and open JupyterLab on your
+#               workspace (workspace/: copies of the lessons and exercises, made once and
+#               never overwritten; the repository's notebooks stay as they are)
 #   make test   install everything, then run every test (what CI runs); the lessons'
 #               claims cells run strictly there (COURSE_STRICT_CLAIMS=1: a claim that fails is an error)
 #   make book   build the course's static site into build/book/html (book/build.py); its last
 #               line is the path of the site's index.html
 #
+# Other commands: make reset NB=notebooks/01_regression  (a fresh copy of one notebook
+# in the workspace; yours goes to workspace/.backup/), make exercises, make bench.
+#
 # Variables you may set:  PYTHON (python3.10+), PORT (8888), IP (127.0.0.1),
 # TOKEN (Jupyter's access token; default: the JUPYTER_TOKEN env variable, else a
-# random one Jupyter prints), OPEN_BROWSER (True), PYTEST_ARGS.
+# random one, printed in the URL), OPEN_BROWSER (True), WORKSPACE (workspace), PYTEST_ARGS.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -17,9 +22,10 @@ PORT   ?= 8888
 IP     ?= 127.0.0.1
 OPEN_BROWSER ?= True
 TOKEN  ?= $(JUPYTER_TOKEN)
+WORKSPACE ?= workspace
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install browser-deps exercises lint bench clean book
+.PHONY: lab reset test install browser-deps exercises lint bench clean book
 
 install: $(STAMP)
 
@@ -32,14 +38,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,book]'
 	@touch $(STAMP)
 
+# The token is chosen here (unless given) so that the first URL printed carries it.
+# pre_save_hook: a saved explorer reopens as "run the cell to bring it back" instead of
+# "Error displaying widget: model not found" (course/workspace.py).
 lab: $(STAMP)
-	@echo "Opening the course at http://$(IP):$(PORT)/lab/tree/notebooks/index.ipynb"
-	@echo "(JupyterLab prints the full URL with its token below; Ctrl-C twice stops it.)"
-	JUPYTER_TOKEN='$(TOKEN)' $(VENV)/bin/jupyter lab $(ROOT_FLAG) \
+	@$(PY) -m course.workspace create "$(WORKSPACE)"
+	@token='$(TOKEN)'; [ -n "$$token" ] || token=$$($(PY) -c 'import secrets; print(secrets.token_hex(24))'); \
+	echo "Opening the course at http://$(IP):$(PORT)/lab/tree/notebooks/index.ipynb?token=$$token"; \
+	echo "(open that address in your browser; Ctrl-C twice stops JupyterLab)"; \
+	JUPYTER_TOKEN="$$token" exec $(VENV)/bin/jupyter lab $(ROOT_FLAG) \
 	  --ip=$(IP) --port=$(PORT) --ServerApp.port_retries=0 \
 	  --ServerApp.open_browser=$(OPEN_BROWSER) \
-	  --ServerApp.root_dir="$(CURDIR)" \
+	  --ServerApp.root_dir="$(abspath $(WORKSPACE))" \
+	  --ContentsManager.pre_save_hook=course.workspace.pre_save_hook \
 	  --LabApp.default_url=/lab/tree/notebooks/index.ipynb
+
+reset: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make reset NB=notebooks/01_regression (or exercises/01_regression)"; exit 2; }
+	$(PY) -m course.workspace reset "$(NB)" --dir "$(WORKSPACE)"
 
 # Headless Chromium for the browser tests: Debian's package (a test tool's own
 # browser download does not work offline). Installed when missing and root.
@@ -57,6 +73,7 @@ test: $(STAMP) browser-deps
 	$(VENV)/bin/ruff check course tests benchmarks book
 	$(PY) -m course.make_exercises --check
 	$(PY) book/launch.py --check
+	$(PY) -m course.notebook_format --check
 	COURSE_STRICT_CLAIMS=1 $(PY) -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks solutions $(PYTEST_ARGS)
 
 exercises: $(STAMP)

@@ -32,6 +32,8 @@ import json
 import pathlib
 import sys
 
+from course import notebook_format
+
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
@@ -82,8 +84,8 @@ def _lines(text: str) -> list[str]:
 
 
 def dumps(notebook: dict) -> str:
-    """Notebook JSON as Jupyter writes it (indent 1, UTF-8 kept), with a final newline."""
-    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    """Notebook JSON exactly as JupyterLab saves it (see :mod:`course.notebook_format`)."""
+    return notebook_format.dumps(notebook_format.normalize(notebook))
 
 
 def _version(stem: str) -> int:

@@ -48,7 +48,7 @@ def use_course_style() -> None:
         "axes.spines.right": False,
         "axes.titlesize": 12,
         "axes.labelsize": 11,
-        "legend.fontsize": 9,
+        "legend.fontsize": 10,
         "legend.frameon": False,
         "figure.dpi": 90,
         "figure.figsize": (8, 3.6),

@@ -113,7 +113,7 @@ def _shown_in_order(text: str, pairs) -> None:
     """Each formatted number occurs in ``text`` after the previous one, as a whole number."""
     position = 0
     for value, spec in pairs:
-        shown = format(value, spec).replace("-", "[-−]")
+        shown = format(value, spec).replace("-", "[-−] ?")  # `y = 2 x − 0.44`: a signed term
         match = re.compile(r"(?<![\d.])" + shown.replace(".", r"\.").replace("+", r"\+")
                            + r"(?![\d])").search(text, position)
         assert match, f"{format(value, spec)!r} (from the state) is not shown after {text[:position]!r} " \
@@ -153,3 +153,32 @@ def test_every_number_in_the_readout_is_the_states(name):
         for control in explorer.controls.values():
             _step(control)
         _shown_in_order(_text(explorer.readout.value), numbers(explorer.state))
+
+
+@pytest.mark.parametrize("name", list(EXPLORERS))
+def test_the_live_figure_follows_the_first_slider_and_comes_back_exactly(name):
+    """What the browser gets (``png()``, painted in place) changes with one step of the
+    first slider, and stepping back paints the very first image again, byte for byte."""
+    builder, _ = EXPLORERS[name]
+    explorer = builder(render=True)  # paints as in a kernel (no kernel needed)
+    first_control = next(iter(explorer.controls.values()))
+    start, first = first_control.value, explorer.png()
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    _step(first_control)
+    moved = explorer.png()
+    assert moved != first, f"{name}: the painted figure did not change"
+    first_control.value = start
+    assert explorer.png() == first, f"{name}: moving back did not paint the first figure again"
+    plt.close("all")
+
+
+@pytest.mark.parametrize("name", list(EXPLORERS))
+def test_the_readout_writes_each_sign_once(name):
+    """`y = 1.5 x − 0.44`, never `+ -0.44` or `--`."""
+    builder, _ = EXPLORERS[name]
+    explorer = builder(render=False)
+    for _ in range(3):
+        text = _text(explorer.readout.value)
+        assert not re.search(r"[+\-−]\s*[+\-−]\s*\d", text), f"{name}: a doubled sign in {text!r}"
+        for control in explorer.controls.values():
+            _step(control)

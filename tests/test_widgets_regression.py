@@ -65,3 +65,12 @@ def test_huber_value_uses_the_sliders_delta(delta):
     r = np.abs(slope * state["x"] + intercept - state["y"])
     closed_form = np.mean(np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)))
     assert state["huber_value"] == pytest.approx(closed_form, rel=1e-12)
+
+
+def test_a_negative_intercept_reads_as_minus_not_plus_minus():
+    from course.widgets.regression import huber_fit_readout, huber_fit_state
+
+    state = huber_fit_state(delta=10.0, outlier=30.0)
+    assert state["fits"]["huber"][1] < 0
+    text = huber_fit_readout(state)
+    assert f"x − {abs(state['fits']['huber'][1]):.2f}" in text and "+ -" not in text

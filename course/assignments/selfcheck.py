@@ -21,6 +21,12 @@ class CheckReport:
     def __init__(self, result: ExerciseResult, hidden_groups: int):
         self.result = result
         self.hidden_groups = hidden_groups
+        self._printed_in = None  # the IPython cell whose run printed this report
+
+    def _ipython_display_(self) -> None:
+        """Shown by Jupyter as a cell's value: not again in the cell that just printed it."""
+        if self._printed_in is None or self._printed_in != _cell_number():
+            print(self.text())
 
     def __bool__(self) -> bool:
         return self.result.status == "passed"
@@ -48,6 +54,16 @@ class CheckReport:
         return "\n".join(lines)
 
 
+def _cell_number() -> int | None:
+    """IPython's count of the cell now running (None outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return None
+    shell = get_ipython()
+    return None if shell is None else shell.execution_count
+
+
 def make_checker(assignment: Assignment) -> Callable:
     """Return ``check(fn)`` bound to one assignment."""
 
@@ -64,6 +80,7 @@ def make_checker(assignment: Assignment) -> Callable:
         )
         report = CheckReport(result, sum(g.hidden for g in exercise.groups))
         print(report.text())
+        report._printed_in = _cell_number()
         return report
 
     check.__doc__ = f"Run the public checks of {assignment.notebook} on one of your functions."

@@ -13,7 +13,7 @@ import numpy as np
 from course.lessons.composite import LATENT_DIMS, centered_digits, water_filling
 from course.plots import OKABE_ITO, figure, finish
 
-from ._base import Explorer
+from ._base import Explorer, LiveFigure
 
 REC_COLOR, KL_COLOR, TOTAL_COLOR = OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["black"]
 
@@ -41,31 +41,54 @@ def beta_state(beta: float = 0.5) -> dict:
     }
 
 
-def draw_beta(state: dict):
+def _build_beta(state: dict):
     """Left: eigenvalues and the water level beta/2. Right: the terms against beta."""
-    fig, (ax_bars, ax_terms) = figure(2, width=10.5, height=3.9)
+    from matplotlib.patches import Patch
+
+    fig, (ax_bars, ax_terms) = figure(2, width=11, height=4.6)
     lam = state["eigenvalues"]
     k = np.arange(1, lam.size + 1)
     in_latent = k <= LATENT_DIMS
-    active = in_latent & (lam > state["level"])
-    ax_bars.bar(k[active], lam[active], color=REC_COLOR, label="active latent dimension")
-    ax_bars.bar(k[in_latent & ~active], lam[in_latent & ~active], color="#bbbbbb",
-                label="collapsed (posterior = prior)")
-    ax_bars.bar(k[~in_latent], lam[~in_latent], color="white", edgecolor="#999999",
-                label="beyond the 8 latents")
-    ax_bars.axhline(state["level"], color=KL_COLOR, lw=2, label=f"water level β/2 = {state['level']:.2f}")
+    parts = {"bars": list(ax_bars.bar(k, lam, color="#bbbbbb", edgecolor="#999999")),
+             "level": ax_bars.axhline(state["level"], color=KL_COLOR, lw=2, label="water level β/2")}
+    for bar in np.array(parts["bars"])[~in_latent]:
+        bar.set_facecolor("white")
+    handles = [Patch(color=REC_COLOR, label="active latent dimension"),
+               Patch(color="#bbbbbb", label="collapsed (posterior = prior)"),
+               Patch(facecolor="white", edgecolor="#999999", label=f"beyond the {LATENT_DIMS} latents"),
+               parts["level"]]
     ax_bars.set_ylim(0, 0.9)
-    finish(ax_bars, f"β = {state['beta']:.2f}: {state['active']} of {LATENT_DIMS} latents active",
-           "principal direction of the digits", "variance σ_j²")
+    finish(ax_bars, "", "principal direction of the digits", "variance σ_j²", legend=False)
+    ax_bars.legend(handles=handles, loc="upper right")
+    parts["title"] = ax_bars.title
+    parts["in_latent"] = in_latent
 
     ax_terms.plot(state["beta_grid"], state["rec_grid"], color=REC_COLOR, lw=2,
                   label="reconstruction (sum of squares)")
     ax_terms.plot(state["beta_grid"], state["kl_grid"], color=KL_COLOR, lw=2, label="KL (nats)")
-    ax_terms.plot([state["beta"]], [state["rec"]], "o", color=REC_COLOR, ms=8, markeredgecolor="black")
-    ax_terms.plot([state["beta"]], [state["kl"]], "o", color=KL_COLOR, ms=8, markeredgecolor="black")
-    ax_terms.axvline(state["beta"], color=TOTAL_COLOR, lw=1, ls=":", label="current β")
+    parts["rec_dot"] = ax_terms.plot([], [], "o", color=REC_COLOR, ms=8, markeredgecolor="black")[0]
+    parts["kl_dot"] = ax_terms.plot([], [], "o", color=KL_COLOR, ms=8, markeredgecolor="black")[0]
+    parts["now"] = ax_terms.axvline(state["beta"], color=TOTAL_COLOR, lw=1, ls=":", label="current β")
     finish(ax_terms, "The two terms at the optimum", "β", "value per image")
-    return fig
+    return fig, parts
+
+
+def _refresh_beta(parts: dict, state: dict) -> list:
+    lam, level = state["eigenvalues"], state["level"]
+    for bar, value, latent in zip(parts["bars"], lam, parts["in_latent"]):
+        if latent:
+            bar.set_facecolor(REC_COLOR if value > level else "#bbbbbb")
+    parts["level"].set_ydata([level, level])
+    parts["title"].set_text(f"β = {state['beta']:.2f}: {state['active']} of {LATENT_DIMS} "
+                            "latents active")
+    parts["rec_dot"].set_data([state["beta"]], [state["rec"]])
+    parts["kl_dot"].set_data([state["beta"]], [state["kl"]])
+    parts["now"].set_xdata([state["beta"], state["beta"]])
+    return [*parts["bars"], parts["level"], parts["title"], parts["rec_dot"], parts["kl_dot"],
+            parts["now"]]
+
+
+draw_beta = LiveFigure(_build_beta, _refresh_beta)
 
 
 def beta_readout(state: dict) -> str:

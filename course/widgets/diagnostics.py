@@ -16,7 +16,7 @@ import numpy as np
 from course.lessons.diagnostics import diagnose, lr_history
 from course.plots import OKABE_ITO, figure, finish
 
-from ._base import Explorer
+from ._base import Explorer, LiveFigure
 
 TRAIN_COLOR, VAL_COLOR = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
 
@@ -52,23 +52,41 @@ def lr_state(log10_lr: float = -1.0) -> dict:
     }
 
 
-def draw_lr(state: dict):
+def _shown(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values) & (values < 1e3), values, np.nan)
+
+
+def _build_lr(state: dict):
     """Training and validation loss per epoch (log scale), the best validation epoch marked."""
-    fig, ax = figure(width=8, height=3.8)
-    shown = lambda v: np.where(np.isfinite(v) & (v < 1e3), v, np.nan)  # noqa: E731
-    ax.plot(state["epochs"], shown(state["train_loss"]), lw=2, color=TRAIN_COLOR,
-            label="training loss (noisy labels)")
-    ax.plot(state["epochs"], shown(state["val_loss"]), lw=2, color=VAL_COLOR,
-            label="validation loss (clean labels)")
-    ax.axvline(state["best_epoch"], color="black", ls=":", lw=1,
-               label=f"lowest validation loss (epoch {state['best_epoch']})")
+    fig, ax = figure(width=10, height=4.0)
+    parts = {
+        "train": ax.plot(state["epochs"], _shown(state["train_loss"]), lw=2, color=TRAIN_COLOR,
+                         label="training loss (noisy labels)")[0],
+        "val": ax.plot(state["epochs"], _shown(state["val_loss"]), lw=2, color=VAL_COLOR,
+                       label="validation loss (clean labels)")[0],
+        "best": ax.axvline(state["best_epoch"], color="black", ls=":", lw=1,
+                           label="lowest validation loss"),
+    }
     ax.axhline(np.log(10), color="#999999", ls="--", lw=1, label="guessing: log 10")
     ax.set_yscale("log")
+    ax.set_xlim(state["epochs"][0], state["epochs"][-1])
     ax.set_ylim(0.005, 100)
-    finish(ax, f"Learning rate {state['lr']:.3g}: {state['regime']}", "epoch",
-           "mean cross-entropy (log scale)")
-    ax.legend(loc="lower left")
-    return fig
+    finish(ax, "", "epoch", "mean cross-entropy (log scale)", legend=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    parts["title"] = ax.title
+    return fig, parts
+
+
+def _refresh_lr(parts: dict, state: dict) -> list:
+    parts["train"].set_ydata(_shown(state["train_loss"]))
+    parts["val"].set_ydata(_shown(state["val_loss"]))
+    parts["best"].set_xdata([state["best_epoch"]] * 2)
+    parts["title"].set_text(f"Learning rate {state['lr']:.3g}: {state['regime']} "
+                            f"(lowest validation loss at epoch {state['best_epoch']})")
+    return [parts["train"], parts["val"], parts["best"], parts["title"]]
+
+
+draw_lr = LiveFigure(_build_lr, _refresh_lr)
 
 
 def _number(x: float) -> str:

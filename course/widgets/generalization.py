@@ -10,6 +10,7 @@ only wires the slider to it.
 from __future__ import annotations
 
 import ipywidgets as widgets
+import numpy as np
 
 from course import losses
 from course.lessons.generalization import (
@@ -22,7 +23,7 @@ from course.lessons.generalization import (
 )
 from course.plots import LOSS_COLORS, OKABE_ITO, figure, finish
 
-from ._base import Explorer
+from ._base import Explorer, LiveFigure
 
 N_BINS = 10
 
@@ -67,6 +68,40 @@ def draw_reliability(state: dict, ax=None, label: str = "model"):
     return fig if fig is not None else ax.figure
 
 
+def _build_reliability(state: dict):
+    """The explorer's reliability diagram: bars per confidence bin, legend beside the axes."""
+    fig, ax = figure(1, width=8.4, height=4.2)
+    edges = state["bins"]["edges"]
+    parts = {"bars": list(ax.bar(edges[:-1], np.zeros(len(edges) - 1), width=edges[1] - edges[0],
+                                 align="edge", color=OKABE_ITO["sky"], edgecolor=OKABE_ITO["blue"],
+                                 label="model: accuracy per bin")),
+             "dots": ax.plot([], [], "o", color=OKABE_ITO["vermillion"],
+                             label="(mean confidence, accuracy)")[0]}
+    # redrawn with the bars, so that it stays on top of them
+    parts["diagonal"] = ax.plot([0, 1], [0, 1], "--", color=LOSS_COLORS["accuracy"],
+                                label="perfect calibration")[0]
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    finish(ax, "", "confidence (largest probability)", "accuracy", legend=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the bars, never on them
+    parts["title"] = ax.title
+    return fig, parts
+
+
+def _refresh_reliability(parts: dict, state: dict) -> list:
+    bins = state["bins"]
+    used = bins["count"] > 0
+    for bar, height, shown in zip(parts["bars"], bins["accuracy"], used):
+        bar.set_height(height if shown else 0.0)
+    parts["dots"].set_data(bins["confidence"][used], bins["accuracy"][used])
+    parts["title"].set_text(f"T = {state['temperature']:.2f}: ECE {state['ece']:.3f}, "
+                            f"NLL {state['nll']:.3f}")
+    return [*parts["bars"], parts["diagonal"], parts["dots"], parts["title"]]
+
+
+live_reliability = LiveFigure(_build_reliability, _refresh_reliability)
+
+
 def temperature_readout(state: dict) -> str:
     return (
         f"<b>T = {state['temperature']:.2f}</b> → test ECE <b>{state['ece']:.3f}</b>, "
@@ -82,5 +117,5 @@ def temperature_explorer(render: bool | None = None) -> Explorer:
         "temperature": widgets.FloatSlider(value=1.0, min=0.2, max=3.0, step=0.05,
                                            description="temperature T"),
     }
-    return Explorer(controls, temperature_state, draw_reliability, temperature_readout,
+    return Explorer(controls, temperature_state, live_reliability, temperature_readout,
                     name="temperature-scaling", render=render)

@@ -24,7 +24,7 @@ from course.lessons.imbalance import (
 )
 from course.plots import LOSS_COLORS, OKABE_ITO, figure, finish
 
-from ._base import Explorer
+from ._base import Explorer, LiveFigure
 
 FOCAL_COLOR = OKABE_ITO["vermillion"]
 RARE_COLOR = OKABE_ITO["orange"]
@@ -76,20 +76,24 @@ def _boundary(w, b, xs):
     return -(w[0] * xs + b) / w[1]
 
 
-def draw_focal(state: dict):
+def _build_focal(state: dict):
     """Left: loss against p_t for each class. Right: data and decision boundaries."""
-    fig, (ax_loss, ax_data) = figure(2, width=10, height=3.9)
+    fig, (ax_loss, ax_data) = figure(2, width=11, height=4.8)
     p_t = state["p_t"]
     ax_loss.plot(p_t, state["cross_entropy"], "--", color=LOSS_COLORS["cross_entropy"],
                  label="cross-entropy (γ = 0)")
-    ax_loss.plot(p_t, state["focal_rare"], lw=2.2, color=RARE_COLOR,
-                 label=f"focal, rare class (× α = {state['alpha']:.2f})")
-    ax_loss.plot(p_t, state["focal_common"], lw=2.2, color=FOCAL_COLOR,
-                 label=f"focal, common class (× 1 − α = {1 - state['alpha']:.2f})")
+    parts = {
+        "rare": ax_loss.plot(p_t, state["focal_rare"], lw=2.2, color=RARE_COLOR,
+                             label="focal, rare class (× α)")[0],
+        "common": ax_loss.plot(p_t, state["focal_common"], lw=2.2, color=FOCAL_COLOR,
+                               label="focal, common class (× 1 − α)")[0],
+    }
     ax_loss.axvspan(0.9, 1.0, color="#999999", alpha=0.2, lw=0, label="easy: p_t ≥ 0.9")
+    ax_loss.set_xlim(0, 1)
     ax_loss.set_ylim(0, 3)
-    finish(ax_loss, f"Focal loss, γ = {state['gamma']:.1f}", "p_t (probability of the true label)",
-           "loss per example")
+    finish(ax_loss, "", "p_t (probability of the true label)", "loss per example", legend=False)
+    ax_loss.legend(loc="upper right")
+    parts["loss_title"] = ax_loss.title
 
     (X, y), _ = lesson_data()
     common = X[y == 0][::4]  # a quarter of the common class keeps the picture readable
@@ -99,14 +103,28 @@ def draw_focal(state: dict):
     xs = np.array([-4.0, 5.0])
     ax_data.plot(xs, _boundary(state["w_ce"], state["b_ce"], xs), "--",
                  color=LOSS_COLORS["cross_entropy"], label="cross-entropy boundary")
-    ax_data.plot(xs, _boundary(state["w"], state["b"], xs), lw=2.2, color=FOCAL_COLOR,
-                 label="focal boundary")
+    parts["boundary"] = ax_data.plot([], [], lw=2.2, color=FOCAL_COLOR, label="focal boundary")[0]
     ax_data.set_xlim(-4, 5)
     ax_data.set_ylim(-4, 5)
+    finish(ax_data, "", "feature 1", "feature 2", legend=False)
+    # beside the data, never on it
+    ax_data.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), markerscale=2)
+    parts["data_title"] = ax_data.title
+    return fig, parts
+
+
+def _refresh_focal(parts: dict, state: dict) -> list:
+    parts["rare"].set_ydata(state["focal_rare"])
+    parts["common"].set_ydata(state["focal_common"])
+    parts["loss_title"].set_text(f"Focal loss, γ = {state['gamma']:.1f}, α = {state['alpha']:.2f}")
+    xs = np.array([-4.0, 5.0])
+    parts["boundary"].set_data(xs, _boundary(state["w"], state["b"], xs))
     recall = state["report"]["recall_rare"]
-    finish(ax_data, f"Decision boundary: rare-class recall {recall:.2f}", "feature 1", "feature 2")
-    ax_data.legend(loc="upper left")
-    return fig
+    parts["data_title"].set_text(f"Decision boundary: rare-class recall {recall:.2f}")
+    return [parts[key] for key in ("rare", "common", "loss_title", "boundary", "data_title")]
+
+
+draw_focal = LiveFigure(_build_focal, _refresh_focal)
 
 
 def focal_readout(state: dict) -> str:

@@ -15,7 +15,7 @@ from course.lessons import landscape as L
 from course.lessons.landscape import PROBLEMS, curvature_bound, minima, named_problem, named_surface
 from course.plots import OKABE_ITO, figure, finish
 
-from ._base import Explorer
+from ._base import Explorer, LiveFigure
 
 STEPS = 100
 
@@ -44,31 +44,61 @@ def log_levels(loss: np.ndarray, count: int = 25) -> np.ndarray:
     return np.geomspace(max(low, 1e-4) * 1.05, high, count)
 
 
-def draw_descent(state: dict):
-    """Left: contour map with the path. Right: loss per step (log scale)."""
-    fig, (ax_map, ax_loss) = figure(2, width=10, height=4.2)
+def _build_descent(state: dict):
+    """Left: contour map (colour bar: the loss) with the path. Right: loss per step (log scale)."""
+    fig, (ax_map, ax_loss) = figure(2, width=11, height=4.8, gridspec_kw={"width_ratios": [1.25, 1]})
     W1, W2, Z = state["surface"]
-    ax_map.contourf(W1, W2, Z, levels=log_levels(Z), cmap="viridis", norm="log", extend="both")
-    ax_map.contour(W1, W2, Z, levels=log_levels(Z), colors="white", linewidths=0.3, alpha=0.5)
-    for k, ((w1, w2), value) in enumerate(state["minima"]):
-        ax_map.plot(w1, w2, "*", ms=14, color=OKABE_ITO["yellow"], mec="black",
-                    label=f"minimum, loss {value:.3g}" if k == 0 else f"other minimum, loss {value:.3g}")
-    path = state["path"]
+    levels = log_levels(Z)
+    filled = ax_map.contourf(W1, W2, Z, levels=levels, cmap="viridis", norm="log", extend="both")
+    ax_map.contour(W1, W2, Z, levels=levels, colors="white", linewidths=0.3, alpha=0.5)
+    bar = fig.colorbar(filled, ax=ax_map, label="loss", fraction=0.05, pad=0.02)
+    decades = np.arange(np.floor(np.log10(levels[0])), np.ceil(np.log10(levels[-1])) + 1)
+    bar.set_ticks([10.0**k for k in decades if levels[0] <= 10.0**k <= levels[-1]],
+                  labels=[f"{10.0**k:g}" for k in decades if levels[0] <= 10.0**k <= levels[-1]])
+    (w1, w2), value = state["minima"][0]
+    ax_map.plot(w1, w2, "*", ms=16, color=OKABE_ITO["yellow"], mec="black",
+                label=f"deepest minimum, loss {value:.3g}")
+    for k, ((w1, w2), value) in enumerate(state["minima"][1:]):
+        ax_map.plot(w1, w2, "D", ms=8, color="white", mec="black",
+                    label=f"other minimum, loss {value:.3g}" if k == 0 else None)
+    parts = {
+        "path": ax_map.plot([], [], "-o", ms=2.5, lw=1.4, color=OKABE_ITO["vermillion"],
+                            label="path of gradient descent")[0],
+        "start": ax_map.plot([], [], "s", ms=8, color=OKABE_ITO["orange"], mec="black",
+                             label="start")[0],
+    }
     lo1, hi1, lo2, hi2 = state["extent"]
-    ax_map.plot(path[:, 0], path[:, 1], "-o", ms=2.5, lw=1.4, color=OKABE_ITO["vermillion"],
-                label=f"path, lr {state['lr']:.2f}, momentum {state['momentum']:.2f}")
-    ax_map.plot(*path[0], "s", ms=8, color=OKABE_ITO["orange"], mec="black", label="start")
     ax_map.set_xlim(lo1, hi1)
     ax_map.set_ylim(lo2, hi2)
-    finish(ax_map, f"{state['landscape']}: {len(path) - 1} steps", *state["labels"])
-    ax_map.legend(loc="lower left", framealpha=0.85, frameon=True)
+    finish(ax_map, "", *state["labels"], legend=False)
+    ax_map.grid(False)
+    ax_map.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    parts["map_title"] = ax_map.title
 
-    steps = np.arange(len(path))
-    losses = np.where(np.isfinite(state["path_losses"]), state["path_losses"], np.nan)
-    ax_loss.semilogy(steps, losses, color=OKABE_ITO["vermillion"], lw=2, label="loss along the path")
+    parts["losses"] = ax_loss.semilogy([], [], color=OKABE_ITO["vermillion"], lw=2,
+                                       label="loss along the path")[0]
     ax_loss.axhline(state["minima"][0][1], color="black", ls="--", lw=1, label="deepest minimum")
-    finish(ax_loss, "Loss per step" + (" (diverged)" if state["diverged"] else ""), "step", "loss (log)")
-    return fig
+    # fixed limits (the figure is updated in place): the map's range of losses
+    ax_loss.set_xlim(0, state["steps"])
+    ax_loss.set_ylim(max(float(Z.min()), 1e-4) * 0.5, float(Z.max()) * 2)
+    finish(ax_loss, "", "step", "loss on the path (log scale)", legend=False)
+    ax_loss.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    parts["loss_title"] = ax_loss.title
+    return fig, parts
+
+
+def _refresh_descent(parts: dict, state: dict) -> list:
+    path = state["path"]
+    parts["path"].set_data(path[:, 0], path[:, 1])
+    parts["start"].set_data([path[0, 0]], [path[0, 1]])
+    parts["map_title"].set_text(f"{state['landscape']}: {len(path) - 1} steps")
+    losses = np.where(np.isfinite(state["path_losses"]), state["path_losses"], np.nan)
+    parts["losses"].set_data(np.arange(len(path)), losses)
+    parts["loss_title"].set_text("Loss per step" + (" (diverged)" if state["diverged"] else ""))
+    return [parts[key] for key in ("path", "start", "map_title", "losses", "loss_title")]
+
+
+draw_descent = LiveFigure(_build_descent, _refresh_descent, rebuild_on=("landscape",))
 
 
 def descent_readout(state: dict) -> str:

@@ -22,7 +22,9 @@ from course.lessons.likelihood import NOISES, TRUE_INTERCEPT, TRUE_SLOPE, noisy_
 from course.lessons.regression import fit_line
 from course.plots import LOSS_COLORS, OKABE_ITO, figure, finish
 
-from ._base import Explorer
+from ._base import Explorer, LiveFigure
+
+NOISE_MAX = 3.0
 
 
 def noise_fit_state(scale: float = 1.0, noise: str = "Gaussian", n: int = 300) -> dict:
@@ -70,32 +72,79 @@ def noise_fit_state(scale: float = 1.0, noise: str = "Gaussian", n: int = 300) -
     }
 
 
-def draw_noise_fit(state: dict):
+FIT_STYLES = (("mse", "MSE (Gaussian)", "--"), ("l1", "MAE (Laplace)", ":"))
+BINS = 40
+
+
+def _build_noise_fit(state: dict):
     """Left: data, truth and the two fitted lines. Right: residuals against both densities."""
-    fig, (ax_fit, ax_res) = figure(2, width=10, height=3.7)
+    fig, (ax_fit, ax_res) = figure(2, width=11, height=4.0)
     x, y = state["x"], state["y"]
-    ax_fit.scatter(x, y, s=8, color=LOSS_COLORS["data"], alpha=0.6, label="data", zorder=2)
+    parts = {"data": ax_fit.scatter(x, y, s=8, color=LOSS_COLORS["data"], alpha=0.6, label="data",
+                                    zorder=2)}
     ends = np.array([x.min(), x.max()])
     ax_fit.plot(ends, TRUE_SLOPE * ends + TRUE_INTERCEPT, color="black", lw=1,
                 label=f"truth: {TRUE_SLOPE} x + {TRUE_INTERCEPT}")
-    for name, label, style in (("mse", "MSE (Gaussian)", "--"), ("l1", "MAE (Laplace)", ":")):
-        slope, intercept = state["fits"][name]
-        ax_fit.plot(ends, slope * ends + intercept, style, lw=2.4, color=LOSS_COLORS[name],
-                    label=f"{label}: {slope:.3f} x + {intercept:.2f}")
-    finish(ax_fit, f"{state['noise']} noise, standard deviation {state['scale']:.2f}", "x", "y")
+    for name, label, style in FIT_STYLES:
+        parts[name] = ax_fit.plot([], [], style, lw=2.4, color=LOSS_COLORS[name],
+                                  label=f"{label}: 0.000 x + 0.00")[0]
+    # fixed limits (the figure is updated in place): room for the widest noise
+    reach = 3.5 * NOISE_MAX
+    middle = TRUE_SLOPE * ends + TRUE_INTERCEPT
+    ax_fit.set_xlim(ends[0] - 0.3, ends[1] + 0.3)
+    ax_fit.set_ylim(middle.min() - reach, middle.max() + reach)
+    finish(ax_fit, "", "x", "y", legend=False)
+    parts["legend"] = ax_fit.legend(loc="upper left")
+    parts["title"] = ax_fit.title
 
-    grid = state["grid"]
-    ax_res.hist(state["residuals"]["mse"], bins=40, range=(grid[0], grid[-1]), density=True,
-                color=OKABE_ITO["sky"], alpha=0.55, label="residuals of the MSE fit")
-    ax_res.plot(grid, state["density"]["gaussian"], "--", lw=2.2, color=LOSS_COLORS["mse"],
-                label=f"Gaussian, σ̂ = {state['sigma']:.2f} (NLL {state['nll']['gaussian']:.3f})")
-    ax_res.plot(grid, state["density"]["laplace"], ":", lw=2.4, color=LOSS_COLORS["l1"],
-                label=f"Laplace, b̂ = {state['laplace_scale']:.2f} (NLL {state['nll']['laplace']:.3f})")
-    peak = max(state["density"]["gaussian"].max(), state["density"]["laplace"].max())
-    ax_res.set_ylim(0, 1.45 * peak)
-    finish(ax_res, "Residuals against each assumed noise density", "residual y − prediction",
-           "density")
-    return fig
+    # in units of the true noise scale, so the limits stay fixed while the slider moves
+    parts["bars"] = list(ax_res.bar(np.zeros(BINS), np.zeros(BINS), width=1.0, align="edge",
+                                    color=OKABE_ITO["sky"], alpha=0.55,
+                                    label="residuals of the MSE fit"))
+    parts["gaussian"] = ax_res.plot([], [], "--", lw=2.2, color=LOSS_COLORS["mse"], label="Gaussian")[0]
+    parts["laplace"] = ax_res.plot([], [], ":", lw=2.4, color=LOSS_COLORS["l1"], label="Laplace")[0]
+    ax_res.set_xlim(-4, 4)
+    ax_res.set_ylim(0, 1.05)
+    finish(ax_res, "Residuals against each assumed noise density",
+           "residual ÷ the noise's standard deviation", "density", legend=False)
+    parts["res_legend"] = ax_res.legend(loc="upper left")
+    return fig, parts
+
+
+def _refresh_noise_fit(parts: dict, state: dict) -> list:
+    x, y = state["x"], state["y"]
+    parts["data"].set_offsets(np.column_stack([x, y]))
+    ends = np.array([x.min(), x.max()])
+    for k, (name, label, _) in enumerate(FIT_STYLES, start=2):
+        slope, intercept = state["fits"][name]
+        parts[name].set_data(ends, slope * ends + intercept)
+        parts["legend"].get_texts()[k].set_text(f"{label}: {slope:.3f} x {_signed(intercept)}")
+    parts["title"].set_text(f"{state['noise']} noise, standard deviation {state['scale']:.2f}")
+
+    scale = state["scale"]
+    grid = state["grid"] / scale
+    heights, edges = np.histogram(state["residuals"]["mse"] / scale, bins=BINS,
+                                  range=(grid[0], grid[-1]), density=True)
+    for bar, left, height in zip(parts["bars"], edges[:-1], heights):
+        bar.set_x(left)
+        bar.set_width(edges[1] - edges[0])
+        bar.set_height(height)
+    parts["gaussian"].set_data(grid, state["density"]["gaussian"] * scale)
+    parts["laplace"].set_data(grid, state["density"]["laplace"] * scale)
+    texts = parts["res_legend"].get_texts()
+    texts[0].set_text(f"Gaussian, σ̂ = {state['sigma']:.2f} (NLL {state['nll']['gaussian']:.3f})")
+    texts[1].set_text(f"Laplace, b̂ = {state['laplace_scale']:.2f} "
+                      f"(NLL {state['nll']['laplace']:.3f})")
+    return parts["bars"] + [parts[key] for key in ("data", "mse", "l1", "legend", "title",
+                                                   "gaussian", "laplace", "res_legend")]
+
+
+def _signed(value: float) -> str:
+    """`+ 0.44` or `− 0.44`: a term added to a formula, its sign written once."""
+    return f"{'−' if value < 0 else '+'} {abs(value):.2f}"
+
+
+draw_noise_fit = LiveFigure(_build_noise_fit, _refresh_noise_fit)
 
 
 def noise_fit_readout(state: dict) -> str:
@@ -111,8 +160,8 @@ def noise_fit_readout(state: dict) -> str:
 def noise_fit_explorer(render: bool | None = None) -> Explorer:
     """A slider for the noise's standard deviation (first) and a dropdown for its family."""
     controls = {
-        "scale": widgets.FloatSlider(value=1.0, min=0.1, max=3.0, step=0.1,
-                                     description="noise standard deviation"),
+        "scale": widgets.FloatSlider(value=1.0, min=0.1, max=NOISE_MAX, step=0.1,
+                                     description="noise std. dev."),
         "noise": widgets.Dropdown(options=list(NOISES), value="Gaussian", description="noise"),
     }
     return Explorer(controls, noise_fit_state, draw_noise_fit, noise_fit_readout,

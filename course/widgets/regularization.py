@@ -27,7 +27,7 @@ from course.lessons.regularization import (
 )
 from course.plots import LOSS_COLORS, OKABE_ITO, figure, finish
 
-from ._base import Explorer
+from ._base import Explorer, LiveFigure
 
 PENALTY_COLORS = {"L1 (lasso)": OKABE_ITO["orange"], "L2 (ridge)": OKABE_ITO["purple"],
                   "elastic net": OKABE_ITO["green"]}
@@ -66,41 +66,93 @@ def regularization_state(log10_lam: float = -1.0, penalty: str = "L1 (lasso)") -
     }
 
 
-def draw_regularization(state: dict):
+ANGLES = np.linspace(0, 2 * np.pi, 361)
+
+
+def penalty_ball(level: float, l1_ratio: float) -> np.ndarray:
+    """Points ``(a, b)`` where the elastic-net penalty equals ``level`` (a closed curve, (361, 2)).
+
+    Along each direction u the penalty is ``r·ρ·|u|₁ + (1 − r)/2·ρ²``: a
+    quadratic in the radius ρ, solved in closed form.
+    """
+    u = np.column_stack([np.cos(ANGLES), np.sin(ANGLES)])
+    spread = np.abs(u).sum(axis=1)
+    r = l1_ratio
+    if r >= 1.0:
+        radius = level / spread
+    else:
+        radius = (np.sqrt((r * spread) ** 2 + 2 * (1 - r) * level) - r * spread) / (1 - r)
+    return u * radius[:, None]
+
+
+def data_loss_ellipse(level: float, X, y) -> np.ndarray:
+    """Points where the 2-feature data loss ``½·mean((Xw − y)²)`` equals ``level`` ((361, 2)).
+
+    The loss is ``minimum + ½ (w − ŵ)ᵀ H (w − ŵ)`` with ``H = XᵀX / n``: an ellipse
+    around the least-squares ``ŵ``.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    w_hat = np.linalg.lstsq(X, y, rcond=None)[0]
+    excess = max(level - data_loss(w_hat, X, y), 0.0)
+    chol = np.linalg.cholesky(X.T @ X / len(X))
+    u = np.column_stack([np.cos(ANGLES), np.sin(ANGLES)])
+    return w_hat + np.sqrt(2 * excess) * np.linalg.solve(chol.T, u.T).T
+
+
+def _build_regularization(state: dict):
     """Left: fitted and true coefficients. Right: data-loss contours, penalty ball, solution."""
-    fig, (ax_w, ax_2d) = figure(2, width=10.5, height=4.0)
+    fig, (ax_w, ax_2d) = figure(2, width=11, height=4.8)
     color = PENALTY_COLORS[state["penalty"]]
     k = np.arange(state["w"].size)
-    ax_w.bar(k, state["w"], color=color, label=f"fitted, {state['penalty']}")
+    parts = {"bars": list(ax_w.bar(k, state["w"], color=color, label=f"fitted, {state['penalty']}"))}
     ax_w.plot(k, state["w_true"], "o", ms=4, color=LOSS_COLORS["data"], label="true weight")
     ax_w.axhline(0, color="#999999", lw=0.8)
     ax_w.set_ylim(-3.2, 3.6)
-    finish(ax_w, f"λ = {state['lam']:.3g}: {state['nonzero']} of {k.size} weights nonzero",
-           "feature index (0-4 relevant)", "coefficient")
+    finish(ax_w, "", "feature index (0-4 relevant)", "coefficient", legend=False)
     ax_w.legend(loc="upper right")
+    parts["w_title"] = ax_w.title
 
     a, b = np.meshgrid(*GRID)
     grid = state["data_loss_grid"]
     ax_2d.contour(a, b, grid, levels=np.quantile(grid, [0.01, 0.04, 0.1, 0.2, 0.35]),
                   colors="#bbbbbb", linewidths=0.8)
-    level = state["data_loss_at_w2"]
-    if level > grid.min() + 1e-9:
-        ax_2d.contour(a, b, grid, levels=[level], colors=[LOSS_COLORS["mse"]], linewidths=1.5)
-    if state["penalty_at_w2"] > 0:
-        ax_2d.contour(a, b, state["penalty_grid"], levels=[state["penalty_at_w2"]], colors=[color],
-                      linewidths=2)
-    ax_2d.plot([], [], color=LOSS_COLORS["mse"], label="data loss through the solution")
-    ax_2d.plot([], [], color=color, lw=2, label="penalty ball through the solution")
-    ols, w2 = state["w2_ols"], state["w2"]
+    parts["ellipse"] = ax_2d.plot([], [], color=LOSS_COLORS["mse"], lw=1.5,
+                                  label="data loss through the solution")[0]
+    parts["ball"] = ax_2d.plot([], [], color=color, lw=2, label="penalty ball through the solution")[0]
+    ols = state["w2_ols"]
     ax_2d.plot(*ols, "x", ms=9, mew=2, color=LOSS_COLORS["data"], label="unpenalized minimum")
-    ax_2d.plot(*w2, "o", ms=8, color=OKABE_ITO["vermillion"],
-               label=f"solution ({w2[0]:.2f}, {w2[1]:.2f})")
+    parts["solution"] = ax_2d.plot([], [], "o", ms=8, color=OKABE_ITO["vermillion"],
+                                   label="solution (0.00, 0.00)")[0]
     ax_2d.axhline(0, color="#999999", lw=0.8)
     ax_2d.axvline(0, color="#999999", lw=0.8)
+    ax_2d.set_xlim(GRID[0][0], GRID[0][-1])
+    ax_2d.set_ylim(GRID[1][0], GRID[1][-1])
     ax_2d.set_aspect("equal")
-    finish(ax_2d, "Two features: where the ball touches the contours", "weight 1", "weight 2")
-    ax_2d.legend(loc="lower right", fontsize=8)
-    return fig
+    finish(ax_2d, "Two features: where the ball touches the contours", "weight 1", "weight 2",
+           legend=False)
+    parts["legend"] = ax_2d.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return fig, parts
+
+
+def _refresh_regularization(parts: dict, state: dict) -> list:
+    for bar, height in zip(parts["bars"], state["w"]):
+        bar.set_height(height)
+    parts["w_title"].set_text(f"λ = {state['lam']:.3g}: {state['nonzero']} of {state['w'].size} "
+                              "weights nonzero")
+    X2, y2 = two_feature_data()
+    ellipse = data_loss_ellipse(state["data_loss_at_w2"], X2, y2)
+    ball = penalty_ball(state["penalty_at_w2"], state["l1_ratio"])
+    parts["ellipse"].set_data(ellipse[:, 0], ellipse[:, 1])
+    parts["ball"].set_data(ball[:, 0], ball[:, 1])
+    w2 = state["w2"]
+    parts["solution"].set_data([w2[0]], [w2[1]])
+    parts["legend"].get_texts()[3].set_text(f"solution ({w2[0]:.2f}, {w2[1]:.2f})")
+    return [*parts["bars"], parts["w_title"], parts["ellipse"], parts["ball"], parts["solution"],
+            parts["legend"]]
+
+
+draw_regularization = LiveFigure(_build_regularization, _refresh_regularization,
+                                 rebuild_on=("penalty",))
 
 
 def regularization_readout(state: dict) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 from course.lessons.structured import TARGET, box_slide_curves, predicted_boxes
 from course.plots import OKABE_ITO, figure, finish
 
-from ._base import Explorer
+from ._base import Explorer, LiveFigure
 
 OFFSETS = np.linspace(-5.0, 5.0, 401)
 COLORS = {
@@ -61,38 +61,66 @@ def _rectangle(ax, box, color, label, fill):
     from matplotlib.patches import Rectangle
 
     x1, y1, x2, y2 = box
-    ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, facecolor=color if fill else "none",
-                           edgecolor=color, alpha=0.35 if fill else 1.0, lw=2, label=label))
+    return ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, facecolor=color if fill else "none",
+                                  edgecolor=color, alpha=0.35 if fill else 1.0, lw=2, label=label))
 
 
-def draw_box_slide(state: dict):
+CURVES = (("iou_loss", "1 − IoU"), ("giou_loss", "GIoU loss"), ("diou_loss", "DIoU loss"))
+
+
+def _build_box_slide(state: dict):
     """Left: the two boxes. Middle: the losses against position. Right: their derivatives."""
-    fig, (ax_box, ax_loss, ax_grad) = figure(3, width=13, height=3.8)
+    fig, (ax_box, ax_loss, ax_grad) = figure(3, width=13, height=4.4)
     _rectangle(ax_box, state["target"], COLORS["target"], "target", fill=True)
-    _rectangle(ax_box, state["box"], COLORS["prediction"], "prediction", fill=False)
+    parts = {"box": _rectangle(ax_box, state["box"], COLORS["prediction"], "prediction", fill=False)}
     ax_box.set_xlim(-5.5, 7.5)
     ax_box.set_ylim(-1.5, 4.5)
     ax_box.set_aspect("equal")
-    finish(ax_box, f"Prediction at x = {state['offset']:+.2f}", "x", "y")
-    ax_box.legend(loc="upper left")
+    finish(ax_box, "", "x", "y")
+    parts["title"] = ax_box.title
 
-    x, curves, at = state["offsets"], state["curves"], state["at"]
-    for key, label in (("iou_loss", "1 − IoU"), ("giou_loss", "GIoU loss"),
-                       ("diou_loss", "DIoU loss")):
+    x, curves = state["offsets"], state["curves"]
+    for key, label in CURVES:
         color = COLORS[key.split("_")[0]]
         style = "--" if key == "iou_loss" else "-"
-        ax_loss.plot(x, curves[key], style, color=color, lw=2, label=label)
-        ax_loss.plot([state["offset"]], [at[key]], "o", color=color)
-        ax_grad.plot(x, curves["d_" + key], style, color=color, lw=2, label=f"d({label})/dx")
-        ax_grad.plot([state["offset"]], [at["d_" + key]], "o", color=color)
-    for ax in (ax_loss, ax_grad):
-        ax.axvline(state["offset"], color="#999999", lw=1)
+        parts[key] = ax_loss.plot(x, curves[key], style, color=color, lw=2, label=label)[0]
+        parts[key + "_dot"] = ax_loss.plot([], [], "o", color=color)[0]
+        parts["d_" + key] = ax_grad.plot(x, curves["d_" + key], style, color=color, lw=2,
+                                         label=f"d({label})/dx")[0]
+        parts["d_" + key + "_dot"] = ax_grad.plot([], [], "o", color=color)[0]
+    parts["lines"] = [ax.axvline(state["offset"], color="#999999", lw=1) for ax in (ax_loss, ax_grad)]
+    # fixed limits (the figure is updated in place), for every lift the slider allows
+    ax_loss.set_xlim(x[0], x[-1])
+    ax_loss.set_ylim(0, 1.85)
+    ax_grad.set_xlim(x[0], x[-1])
+    ax_grad.set_ylim(-0.8, 0.8)
     finish(ax_loss, "Loss against horizontal position", "left edge of the prediction, x",
-           "loss")
+           "loss", legend=False)
     finish(ax_grad, "Derivative against position", "left edge of the prediction, x",
-           "d loss / dx")
-    ax_grad.legend(loc="lower right")
-    return fig
+           "d loss / dx", legend=False)
+    for ax in (ax_box, ax_loss, ax_grad):
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2 if ax is ax_box else 1)
+    return fig, parts
+
+
+def _refresh_box_slide(parts: dict, state: dict) -> list:
+    x1, y1, x2, y2 = state["box"]
+    parts["box"].set_bounds(x1, y1, x2 - x1, y2 - y1)
+    parts["title"].set_text(f"Prediction at x = {state['offset']:+.2f}".replace("-", "−"))
+    curves, at, offset = state["curves"], state["at"], state["offset"]
+    moving = [parts["box"], parts["title"]]
+    for key, _ in CURVES:
+        parts[key].set_ydata(curves[key])
+        parts["d_" + key].set_ydata(curves["d_" + key])
+        parts[key + "_dot"].set_data([offset], [at[key]])
+        parts["d_" + key + "_dot"].set_data([offset], [at["d_" + key]])
+        moving += [parts[key], parts["d_" + key], parts[key + "_dot"], parts["d_" + key + "_dot"]]
+    for line in parts["lines"]:
+        line.set_xdata([offset, offset])
+    return moving + parts["lines"]
+
+
+draw_box_slide = LiveFigure(_build_box_slide, _refresh_box_slide)
 
 
 def box_slide_readout(state: dict) -> str:

@@ -20,7 +20,7 @@ from course import metrics
 from course.lessons.surrogates import overlap_scores, threshold_sweep
 from course.plots import OKABE_ITO, figure, finish
 
-from ._base import Explorer
+from ._base import Explorer, LiveFigure
 
 #: thresholds at which the curves are drawn
 CURVE_THRESHOLDS = np.linspace(0.01, 0.99, 99)
@@ -101,25 +101,38 @@ def threshold_state(
     }
 
 
-def draw_threshold(state: dict):
+def outline_segments(mask: np.ndarray) -> np.ndarray:
+    """Pixel edges between the mask's inside and outside, as ``(k, 2, 2)`` line segments."""
+    inside = np.pad(np.asarray(mask) > 0.5, 1)
+    rows, cols = np.nonzero(inside[1:, 1:-1] != inside[:-1, 1:-1])  # horizontal edges
+    horizontal = [((c - 0.5, r - 0.5), (c + 0.5, r - 0.5)) for r, c in zip(rows, cols)]
+    rows, cols = np.nonzero(inside[1:-1, 1:] != inside[1:-1, :-1])  # vertical edges
+    vertical = [((c - 0.5, r - 0.5), (c - 0.5, r + 0.5)) for r, c in zip(rows, cols)]
+    return np.array(horizontal + vertical, dtype=float).reshape(-1, 2, 2)
+
+
+def _build_threshold(state: dict):
     """Left: the image's probabilities. Middle: the thresholded map. Right: scores vs threshold."""
-    fig, (ax_p, ax_map, ax_curve) = figure(3, width=12, height=4.3)
-    below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "fontsize": 8}
-    picture = ax_p.imshow(state["probabilities"], cmap="cividis", vmin=0, vmax=1)
-    ax_p.contour(state["target"], levels=[0.5], colors="white", linewidths=1.2)
+    from matplotlib.collections import LineCollection
+
+    fig, (ax_p, ax_map, ax_curve) = figure(3, width=13, height=4.8)
+    below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16)}
+    parts = {"picture": ax_p.imshow(state["probabilities"], cmap="cividis", vmin=0, vmax=1),
+             "outline": ax_p.add_collection(LineCollection([], colors="white", linewidths=1.5))}
     ax_p.legend(handles=[Patch(facecolor="none", edgecolor="white", label="target outline")],
                 facecolor="#333333", labelcolor="white", frameon=True, **below)
-    fig.colorbar(picture, ax=ax_p, fraction=0.046, pad=0.04, label="probability")
-    finish(ax_p, f"Image {state['image']}: probabilities", "column", "row", legend=False)
+    fig.colorbar(parts["picture"], ax=ax_p, fraction=0.046, pad=0.04, label="probability")
+    finish(ax_p, "", "column", "row", legend=False)
     ax_p.grid(False)
+    parts["p_title"] = ax_p.title
 
     colors = ["white"] + list(OUTCOME_COLORS.values())
-    ax_map.imshow(state["outcome"], cmap=ListedColormap(colors), vmin=-0.5, vmax=3.5)
+    parts["map"] = ax_map.imshow(state["outcome"], cmap=ListedColormap(colors), vmin=-0.5, vmax=3.5)
     ax_map.legend(handles=[Patch(color=c, label=k) for k, c in OUTCOME_COLORS.items()],
-                  ncol=3, **below)
+                  ncol=2, **below)
     ax_map.grid(False)
-    finish(ax_map, f"Thresholded at {state['threshold']:.2f}: IoU {state['image_iou']:.2f}",
-           "column", "row", legend=False)
+    finish(ax_map, "", "column", "row", legend=False)
+    parts["map_title"] = ax_map.title
 
     curves, scores = state["curves"], state["scores"]
     ax_curve.plot(curves["thresholds"], curves["iou"], color=SCORE_COLORS["iou"], lw=2,
@@ -130,12 +143,28 @@ def draw_threshold(state: dict):
                      label="soft IoU (no threshold)")
     ax_curve.axhline(scores["soft_dice"], color=SCORE_COLORS["soft_dice"], ls=":",
                      label="soft Dice (no threshold)")
-    ax_curve.plot([state["threshold"]] * 2, [scores["iou"], scores["f1"]], "o", color="black",
-                  label="this threshold")
+    parts["dots"] = ax_curve.plot([], [], "o", color="black", label="this threshold")[0]
+    ax_curve.set_xlim(0, 1)
     ax_curve.set_ylim(0, 1)
-    finish(ax_curve, f"Mean scores: {state['model']}", "threshold", "score (mean over images)")
-    ax_curve.legend(loc="lower center", fontsize=8)
-    return fig
+    finish(ax_curve, f"Mean scores: {state['model']}", "threshold", "score (mean over images)",
+           legend=False)
+    ax_curve.legend(ncol=2, **below)
+    return fig, parts
+
+
+def _refresh_threshold(parts: dict, state: dict) -> list:
+    parts["picture"].set_data(state["probabilities"])
+    parts["outline"].set_segments(outline_segments(state["target"]))
+    parts["p_title"].set_text(f"Image {state['image']}: probabilities")
+    parts["map"].set_data(state["outcome"])
+    parts["map_title"].set_text(f"Thresholded at {state['threshold']:.2f}: "
+                                f"IoU {state['image_iou']:.2f}")
+    scores = state["scores"]
+    parts["dots"].set_data([state["threshold"]] * 2, [scores["iou"], scores["f1"]])
+    return [parts[key] for key in ("picture", "outline", "p_title", "map", "map_title", "dots")]
+
+
+draw_threshold = LiveFigure(_build_threshold, _refresh_threshold, rebuild_on=("model",))
 
 
 def threshold_readout(state: dict) -> str:

@@ -29,9 +29,6 @@ VENV_BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin" / "jupyter").exists
 ARTIFACTS = REPO / "artifacts" / "browser"
 TOKEN = "loss-course-browser-test"
 
-# Folders a lesson may reach by a relative path (links to its exercise, data).
-COURSE_FOLDERS = ("notebooks", "exercises", "data")
-
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -87,12 +84,11 @@ def isolated_env(tmp: pathlib.Path) -> dict:
 
 
 def copy_course(root: pathlib.Path) -> pathlib.Path:
-    """Copy the course notebooks (and the folders they link to) under ``root``."""
+    """A learner's workspace under ``root``, made as `make lab` makes it (course.workspace)."""
+    from course.workspace import create
+
     root.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-    for name in COURSE_FOLDERS:
-        if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, root / name, ignore=ignore)
+    create(root, REPO)
     return root
 
 
@@ -101,6 +97,8 @@ def lab_command(port: int, root: pathlib.Path) -> list[str]:
         str(VENV_BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
         f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+        # as `make lab` runs it: saved explorers become "run the cell to bring it back"
+        "--ContentsManager.pre_save_hook=course.workspace.pre_save_hook",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     if os.geteuid() == 0:

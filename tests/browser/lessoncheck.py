@@ -16,9 +16,11 @@ its ``[n]:`` never appears in the page.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 import re
+import threading
 import time
 
 from labpage import (
@@ -30,8 +32,57 @@ from labpage import (
 )
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from widgetcheck import expected_explorers, explorer_name, explorer_problems, widget_problems
+from widgetcheck import (
+    control_problems,
+    expected_explorers,
+    explorer_name,
+    explorer_problems,
+    key_to_paint,
+    widget_problems,
+)
 
+
+class QuietLock:
+    """Busy phases (opening a notebook, Run All) share it; a timing takes it alone.
+
+    The lessons are checked two at a time; timing a key press while the other
+    worker's kernel imports torch or runs its cells would time this machine's
+    load from our own test, not the explorer. A timing waits for the busy
+    phases in progress to end, and no new one starts until it is done.
+    """
+
+    def __init__(self):
+        self._lock = threading.Condition()
+        self._busy = 0
+        self._timing = False
+
+    @contextlib.contextmanager
+    def busy(self):
+        with self._lock:
+            self._lock.wait_for(lambda: not self._timing)
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= 1
+                self._lock.notify_all()
+
+    @contextlib.contextmanager
+    def alone(self):
+        with self._lock:
+            self._lock.wait_for(lambda: not self._timing)
+            self._timing = True
+            self._lock.wait_for(lambda: self._busy == 0)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._timing = False
+                self._lock.notify_all()
+
+
+QUIET = QuietLock()
 RUN_TIMEOUT_S = 150  # one notebook, top to bottom (lessons take < 30 s here)
 DONE_STABLE_S = 1.0  # kernel idle and no cell queued for this long: Run All is done
 WIDGET_REPR = re.compile(r"\b(?:children=\(|layout=Layout\(|(?:Float|Int)Slider\(value=)")
@@ -94,6 +145,12 @@ def open_notebook(page, lab, relpath: str) -> list[str]:
         return ["the notebook did not open in JupyterLab"]
     if not wait_js(page, f"() => ({KERNEL_STATUS_JS})().endsWith('| Idle')", 90):
         return [f"the kernel never became idle (status: {kernel_status(page)!r})"]
+    # the kernel's info has reached the notebook's metadata by now: an unchanged
+    # notebook that differs from what Lab would save shows as unsaved (dot on its tab)
+    page.wait_for_timeout(500)
+    if page.evaluate(_DIRTY_JS):
+        return ["it opens marked as unsaved: the file is not in the form JupyterLab saves "
+                "(run `python -m course.notebook_format`)"]
     return []
 
 
@@ -241,11 +298,12 @@ def check_notebook(page, lab, notebook: pathlib.Path, artifacts: pathlib.Path | 
 
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
-    problems = open_notebook(page, lab, relpath)
-    lap("open")
-    if not problems:
-        problems = run_all(page)
-        lap("run all")
+    with QUIET.busy():
+        problems = open_notebook(page, lab, relpath)
+        lap("open")
+        if not problems:
+            problems = run_all(page)
+            lap("run all")
     if not problems:
         model, problems = saved_model(page, lab, relpath)
     if not problems:
@@ -260,6 +318,12 @@ def check_notebook(page, lab, notebook: pathlib.Path, artifacts: pathlib.Path | 
                 name = explorer_name(explorers.nth(index))
                 artifact = artifacts / f"{notebook.stem}--{index}-{name}.png"
             try:
+                problems += control_problems(page, index)
+                with QUIET.alone():
+                    times, timing_problems = key_to_paint(page, index)
+                problems += timing_problems
+                timings.setdefault("key_to_paint_ms", {})[
+                    f"{index}-{explorer_name(explorers.nth(index))}"] = times
                 problems += explorer_problems(page, index, artifact)
             except (PlaywrightError, PlaywrightTimeout) as error:
                 problems.append(f"explorer {index}: {str(error).splitlines()[0]}")
@@ -276,6 +340,25 @@ def check_notebook(page, lab, notebook: pathlib.Path, artifacts: pathlib.Path | 
         page.screenshot(path=str(artifacts / f"{notebook.stem}.png"))
     lap("outputs, screenshot")
     problems += [f"JavaScript error in the page: {error[:300]}" for error in page_errors]
+    return [f"{relpath}: {problem}" for problem in problems]
+
+
+def run_and_save(page, lab, notebook: pathlib.Path, artifacts: pathlib.Path | None = None,
+                 timings: dict | None = None) -> list[str]:
+    """A learner's session with an exercise: open it, Run All, File ▸ Save Notebook.
+
+    An exercise stops at its first ``NotImplementedError``, as it should; the
+    check is that it opens unmarked, runs, and saves with outputs.
+    """
+    relpath = notebook.relative_to(lab.root).as_posix()
+    with QUIET.busy():
+        problems = open_notebook(page, lab, relpath)
+        if not problems:
+            problems = run_all(page)
+    if not problems:
+        model, problems = saved_model(page, lab, relpath)
+        if model is not None and not any(cell.get("outputs") for cell in model["cells"]):
+            problems.append("it was saved without any output: did Run All run?")
     return [f"{relpath}: {problem}" for problem in problems]
 
 

@@ -31,8 +31,11 @@ class Result:
 
 def check_all(lab: LabServer, notebooks: list[pathlib.Path], profiles: pathlib.Path,
               artifacts: pathlib.Path | None = None, workers: int = WORKERS,
-              ) -> dict[pathlib.Path, Result]:
-    """Check every notebook (copies under ``lab.root``); returns a result per notebook."""
+              check=check_notebook) -> dict[pathlib.Path, Result]:
+    """Check every notebook (copies under ``lab.root``); returns a result per notebook.
+
+    ``check(page, lab, notebook, artifacts, timings) -> problems`` is run on each.
+    """
     from playwright.sync_api import sync_playwright
 
     todo: queue.Queue = queue.Queue()
@@ -51,7 +54,7 @@ def check_all(lab: LabServer, notebooks: list[pathlib.Path], profiles: pathlib.P
                             notebook = todo.get_nowait()
                         except queue.Empty:
                             return
-                        results[notebook] = _check_one(lab, context, notebook, artifacts)
+                        results[notebook] = _check_one(lab, context, notebook, artifacts, check)
                 finally:
                     context.close()
         except Exception as error:  # the browser itself failed: say so for each lesson left
@@ -69,11 +72,11 @@ def check_all(lab: LabServer, notebooks: list[pathlib.Path], profiles: pathlib.P
     return results
 
 
-def _check_one(lab, context, notebook: pathlib.Path, artifacts) -> Result:
+def _check_one(lab, context, notebook: pathlib.Path, artifacts, check) -> Result:
     start, timings = time.monotonic(), {}
     page = context.new_page()
     try:
-        problems = check_notebook(page, lab, notebook, artifacts, timings)
+        problems = check(page, lab, notebook, artifacts, timings)
     except Exception as error:  # report it with the notebook's name, go on with the rest
         problems = [f"{notebook.name}: the check itself failed: {error!r}"[:2000]]
     finally:

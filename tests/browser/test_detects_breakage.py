@@ -4,8 +4,9 @@ The notebooks live in a temporary Lab root next to a small widget module
 built on ``course.widgets._base.Explorer``. One works (two explorers, the
 second with a dropdown, and two cells folded away like the lessons' claims
 cells: the check must report nothing); the others break a cell, a folded
-cell, a widget callback, or a widget's figure, and the check must name the
-breakage.
+cell, a widget callback, or a widget's figure, squeeze a slider below 250 px,
+or are stored in a form Lab marks unsaved on opening, and the check must name
+the breakage.
 """
 
 import json
@@ -14,6 +15,8 @@ import textwrap
 import pytest
 from labdriver import ARTIFACTS
 from lessoncheck import check_notebook, format_problems
+
+from course import notebook_format
 
 DEMO_WIDGETS = '''
 """Explorers that break on request (for the test of the browser test)."""
@@ -45,9 +48,11 @@ def readout(state):
     return f"level = <b>{state['level']:.1f}</b>"
 
 
-def demo_explorer(name):
+def demo_explorer(name, slider_width=None):
+    layout = widgets.Layout(width=slider_width) if slider_width else None
     controls = {
-        "level": widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, description="level"),
+        "level": widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, description="level",
+                                     **({"layout": layout} if layout else {})),
         "shape": widgets.Dropdown(options=["line", "curve"], description="shape"),
     }
     return Explorer(controls, state, draw, readout, name=name)
@@ -81,17 +86,22 @@ NOTEBOOKS = {
          "0 live explorer widgets rendered, the notebook creates 1"]),
     "callback_raises": (
         [SETUP + "\nBREAK['compute'] = True", "demo_explorer('fragile')"],
-        # Explorer.update runs inside its Output widget, so the traceback shows
-        # under the sliders (and the figure is cleared) instead of only in Lab's log.
+        # Explorer.update runs inside its errors Output widget, so the traceback shows
+        # under the figure (which keeps its last image) instead of only in Lab's log.
         ["explorer fragile: the readout did not change",
          "explorer fragile: moving the slider to 1.3 printed an error or warning: "
          "RuntimeError: broken callback",
-         "explorer fragile: the figure disappeared"]),
+         "explorer fragile: the figure did not change"]),
     "figure_raises": (
         [SETUP + "\nBREAK['draw'] = True", "demo_explorer('fragile')"],
         ["explorer fragile: moving the slider to 1.3 printed an error or warning: "
          "RuntimeError: broken figure",
-         "explorer fragile: the figure disappeared"]),
+         "explorer fragile: the figure did not change"]),
+    "narrow_slider": (
+        [SETUP, "demo_explorer('cramped', slider_width='220px')"],
+        ["explorer cramped: the slider 'level' is", "too short to drag"]),
+    # stored as an editor would write it, not as Lab saves it: opening marks it unsaved
+    "unsaved_on_open": ([SETUP, "demo_explorer('plain')"], ["it opens marked as unsaved"]),
 }
 
 
@@ -115,7 +125,12 @@ def lab_root(lab_tmp):
     root.mkdir()
     (root / "demo_widgets.py").write_text(textwrap.dedent(DEMO_WIDGETS))
     for name, (cells, _) in NOTEBOOKS.items():
-        (root / f"{name}.ipynb").write_text(json.dumps(_notebook(cells), indent=1))
+        notebook = _notebook(cells)
+        if name == "unsaved_on_open":
+            text = json.dumps(notebook, indent=1)
+        else:  # as JupyterLab saves it
+            text = notebook_format.dumps(notebook_format.normalize(notebook))
+        (root / f"{name}.ipynb").write_text(text)
     return root
 
 

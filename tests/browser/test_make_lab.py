@@ -46,7 +46,8 @@ def make_lab(tmp_path, chromium):
     port, token = free_port(), "make-lab-test-token"
     env = isolated_env(tmp_path)
     _disable_autosave(env)
-    env.update(PORT=str(port), TOKEN=token, OPEN_BROWSER="False")
+    env.update(PORT=str(port), TOKEN=token, OPEN_BROWSER="False",
+               WORKSPACE=str(tmp_path / "workspace"))
     log = tmp_path / "make-lab.log"
     # -o: never reinstall the venv from inside a test, even if the stamp is stale
     with open(log, "wb") as out:
@@ -72,8 +73,11 @@ def test_make_lab_opens_the_lesson_index(make_lab, tmp_path):
 
     base, token, printed, log = make_lab
     index_before = INDEX.read_bytes()
-    assert printed == f"{base}/lab/tree/notebooks/index.ipynb", (
+    # the first address printed works as it is: it carries the token
+    assert printed == f"{base}/lab/tree/notebooks/index.ipynb?token={token}", (
         f"`make lab` printed {printed!r}:\n{tail(log)}")
+    # it serves the learner's workspace of copies, not the repository
+    assert (tmp_path / "workspace" / "notebooks" / "index.ipynb").read_bytes() == index_before
     # the URL Jupyter prints (and opens, when OPEN_BROWSER=True) leads to the index
     served = re.findall(rf"{re.escape(base)}(/\S*)\?token=", log.read_text())
     assert served and served[0] == "/lab/tree/notebooks/index.ipynb", (

@@ -3,7 +3,7 @@
 Each function returns a list of problems (empty: fine). The explorers are the
 ``course.widgets._base.Explorer`` pattern: CSS classes ``lc-explorer``,
 ``lc-<name>``, ``lc-control`` (the first one a slider), ``lc-readout`` and
-``lc-plot`` (an Output widget holding the figure as an inline PNG).
+``lc-plot`` (an Image widget showing the figure as a PNG).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def widget_problems(page, expected: int, wait: bool = True) -> list[str]:
             problems.append(f"explorer {name}: no controls rendered")
         if explorer.locator(".lc-readout").count() == 0:
             problems.append(f"explorer {name}: no readout rendered")
-        plot = explorer.locator(".lc-plot img, .lc-plot canvas")
+        plot = explorer.locator("img.lc-plot, .lc-plot img, .lc-plot canvas")
         try:
             if wait:
                 plot.first.wait_for(state="attached", timeout=WIDGET_TIMEOUT_S * 1000)
@@ -87,6 +87,96 @@ def widget_problems(page, expected: int, wait: bool = True) -> list[str]:
         except PlaywrightTimeout:
             problems.append(f"explorer {name}: no figure rendered")
     return problems
+
+
+PAINT_TIMEOUT_S = 10  # one key press to its figure (a broken explorer never paints)
+MIN_SLIDER_PX = 250  # a slider's track, wide enough to drag along its steps (issue 13)
+
+_CONTROLS_JS = """(index) => {
+  const explorer = document.querySelectorAll('.jp-Notebook .lc-explorer')[index];
+  return [...explorer.querySelectorAll('.lc-control')].map(control => {
+    const label = control.querySelector('.widget-label');
+    const track = control.querySelector('.slider-container');
+    return {
+      label: label ? label.textContent : '',
+      cut: label ? label.scrollWidth > label.clientWidth + 1 : false,
+      track: track ? track.getBoundingClientRect().width : null,
+      width: control.getBoundingClientRect().width,
+    };
+  });
+}"""
+
+
+def control_problems(page, index: int) -> list[str]:
+    """Every slider's track is at least ``MIN_SLIDER_PX`` wide and every label shows in full."""
+    explorer = page.locator(".jp-Notebook .lc-explorer").nth(index)
+    name = explorer_name(explorer)
+    problems = []
+    for control in page.evaluate(_CONTROLS_JS, index):
+        label = control["label"] or "(no label)"
+        if control["track"] is not None and control["track"] < MIN_SLIDER_PX:
+            problems.append(f"explorer {name}: the slider {label!r} is {control['track']:.0f} px "
+                            f"long, too short to drag (at least {MIN_SLIDER_PX} px)")
+        if control["cut"]:
+            problems.append(f"explorer {name}: the label {label!r} is cut off")
+    return problems
+
+
+# Resolves to (paint time − key-down time) in ms once the figure's <img> has a new
+# source, decoded and painted (the next animation frame after decoding).
+_ARM_PAINT_JS = """(index) => {
+  const explorer = document.querySelectorAll('.jp-Notebook .lc-explorer')[index];
+  const img = explorer.querySelector('img.lc-plot, .lc-plot img');
+  window.__lcKeyDown = null;
+  document.addEventListener('keydown', () => { window.__lcKeyDown = performance.now(); },
+                            {capture: true, once: true});
+  window.__lcPainted = new Promise(resolve => {
+    const observer = new MutationObserver(async () => {
+      observer.disconnect();
+      try { await img.decode(); } catch (error) {}
+      requestAnimationFrame(() => resolve(performance.now() - window.__lcKeyDown));
+    });
+    observer.observe(img, {attributes: true, attributeFilter: ['src']});
+  });
+}"""
+
+_PAINTED_JS = """async (timeout) => await Promise.race([
+  window.__lcPainted, new Promise(resolve => setTimeout(() => resolve(null), timeout))])"""
+
+
+def key_to_paint(page, index: int, presses: int = 2) -> tuple[list[float], list[str]]:
+    """Milliseconds from a key press on the first slider to its new figure painted.
+
+    One press at a time, waiting for each figure: ``presses`` steps away from
+    the start and as many back. Returns the times and any problems.
+    """
+    explorer = page.locator(".jp-Notebook .lc-explorer").nth(index)
+    name = explorer_name(explorer)
+    handle = explorer.locator(".lc-control").first.locator(".noUi-handle")
+    if handle.count() == 0:
+        return [], []
+    handle = handle.first
+    start = _slider_value(handle)
+    top = float(handle.get_attribute("aria-valuemax") or "inf")
+    forward, back = ("ArrowLeft", "ArrowRight") if start >= top else ("ArrowRight", "ArrowLeft")
+    times, problems, away = [], [], 0
+    handle.focus()
+    for key in [forward] * presses + [back] * presses:
+        page.evaluate(_ARM_PAINT_JS, index)
+        page.keyboard.press(key)
+        away += 1 if key == forward else -1
+        elapsed = page.evaluate(_PAINTED_JS, PAINT_TIMEOUT_S * 1000)
+        if elapsed is None:
+            problems.append(f"explorer {name}: no new figure within {PAINT_TIMEOUT_S} s of {key}")
+            break
+        times.append(round(elapsed, 1))
+    for _ in range(away):  # back to the start, for the checks that follow
+        page.keyboard.press(back)
+    _settle(page, index)
+    if not _wait_slider(handle, start, 1e-9 + abs(start) * 1e-9):
+        problems.append(f"explorer {name}: after the timed presses the slider reads "
+                        f"{_slider_value(handle)}, expected {start}")
+    return times, problems
 
 
 def explorer_name(explorer) -> str:
@@ -100,13 +190,21 @@ _SNAPSHOT_JS = """(index) => {
   const items = [...document.querySelectorAll('#jp-main-statusbar .jp-StatusBar-TextItem')];
   const kernel = items.map(e => e.textContent).find(t => / \\| /.test(t)) || '';
   if (!explorer) return null;
-  const img = explorer.querySelector('.lc-plot img');
+  const img = explorer.querySelector('img.lc-plot, .lc-plot img');
   let plot = '';
-  if (img) {  // a short fingerprint of the PNG data URL, not 100 kB per poll
-    const src = img.getAttribute('src') || '';
-    let hash = 0;
-    for (let i = 0; i < src.length; i++) hash = (Math.imul(31, hash) + src.charCodeAt(i)) | 0;
-    plot = 'img:' + src.length + ':' + hash;
+  if (img) {  // the image's pixels, hashed: its src is a new blob URL on every update
+    if (!img.complete || !img.naturalWidth) {
+      plot = 'img:loading:' + (img.getAttribute('src') || '');
+    } else {
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+      const context = canvas.getContext('2d', {willReadFrequently: true});
+      context.drawImage(img, 0, 0);
+      const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      let hash = 0;
+      for (let i = 0; i < pixels.length; i++) hash = (Math.imul(31, hash) + pixels[i]) | 0;
+      plot = 'img:' + canvas.width + 'x' + canvas.height + ':' + hash;
+    }
   }
   return {
     readout: (explorer.querySelector('.lc-readout')?.textContent || '').trim(),
