@@ -10,6 +10,8 @@ CELLS = [
     "from course.assignments.selfcheck import make_checker\n"
     "check = make_checker(get('01_regression'))",
     "def huber_loss(input, target, reduction='mean', delta=1.0):\n"
+    "    if np.shape(input) != np.shape(target):\n"
+    "        raise ValueError('input and target must have the same shape')\n"
     "    d = np.abs(input - target)\n"
     "    v = np.where(d <= delta, 0.5 * d**2, delta * (d - 0.5 * delta))\n"
     "    return v.mean() if reduction == 'mean' else (v.sum() if reduction == 'sum' else v)",

@@ -117,10 +117,11 @@ def screening_readout(state: dict) -> str:
 
 
 def screening_explorer(render: bool | None = None) -> Explorer:
-    """One slider: how many false alarms a missed case is worth (log scale)."""
+    """One slider: how many false alarms a missed case is worth, log10(cost of a miss / cost of a
+    false alarm), so 1 means a miss costs 10 false alarms."""
     controls = {
         "log10_ratio": widgets.FloatSlider(value=1.0, min=0.0, max=2.5, step=0.1,
-                                           description="log10 (cost of a miss / cost of a false alarm)"),
+                                           description="log10 cost ratio"),
     }
     return Explorer(controls, screening_state, draw_screening, screening_readout,
                     name="screening-costs", render=render)
