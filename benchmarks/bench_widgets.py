@@ -54,6 +54,7 @@ def _surrogates(render):
 def builders() -> dict:
     from course.widgets import (
         basics,
+        choosing,
         classification,
         composite,
         diagnostics,
@@ -80,6 +81,7 @@ def builders() -> dict:
         "09 beta": composite.beta_explorer,
         "10 temperature": generalization.temperature_explorer,
         "11 learning rate": diagnostics.lr_explorer,
+        "12 screening costs": choosing.screening_explorer,
     }
 
 
