@@ -65,12 +65,17 @@ def days_late(submitted: dt.datetime, due: dt.datetime) -> int:
     return 0 if seconds <= 0 else math.ceil(seconds / 86400)
 
 
-def _times(path: pathlib.Path) -> dict[tuple[str, str], dt.datetime]:
+def _rows(path: pathlib.Path) -> list[dict]:
+    """A CSV file's rows as dicts (a spreadsheet's byte-order mark tolerated)."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return list(csv.DictReader(handle))
     except OSError as error:
         raise RegistrarError(f"cannot read {path}: {error.strerror}") from error
+
+
+def _times(path: pathlib.Path) -> dict[tuple[str, str], dt.datetime]:
+    rows = _rows(path)
     found = {}
     for row in rows:
         if "student" not in row or "submitted_at" not in row:
@@ -138,13 +143,8 @@ def write_all(args, rows: list[list[str]], known: dict) -> None:
 
 
 def _roster(path: pathlib.Path) -> dict[str, dict]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as error:
-        raise RegistrarError(f"cannot read {path}: {error.strerror}") from error
     found = {}
-    for row in rows:
+    for row in _rows(path):
         if (row.get("Student") or "").strip() == "Points Possible":
             continue
         for key in ("Student", "SIS User ID", "SIS Login ID"):  # weakest first, strongest wins
