@@ -95,3 +95,16 @@ def test_segmentation_gradient_matches_finite_differences():
     assert abs((value(up) - value(down)) / (2 * h) - grad[index]) < 1e-6
     with pytest.raises(ValueError):
         C._segmentation_grad("focal", z, m)
+
+
+def test_cost_curve_equals_expected_cost_threshold_by_threshold():
+    """The sorted, vectorised curve against the one-threshold count, ties on the cut included."""
+    rng = np.random.default_rng(5)
+    probs = np.round(rng.uniform(0, 1, 3_000), 2)  # many exact ties with the grid below
+    y = (rng.uniform(0, 1, 3_000) < probs).astype(float)
+    thresholds = np.concatenate([np.linspace(0, 1, 101), [-1.0, 2.0]])
+    curve = C.expected_cost_curve(probs, y, 1.0, 7.5, thresholds)
+    for t, value in zip(thresholds, curve):
+        assert value == pytest.approx(C.expected_cost(probs, y, 1.0, 7.5, t), abs=1e-12)
+    with pytest.raises(ValueError, match="y must"):
+        C.expected_cost_curve(probs, y + 2, 1.0, 1.0, thresholds)

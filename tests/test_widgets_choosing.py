@@ -61,3 +61,16 @@ def test_moving_the_slider_changes_readout_and_figure():
     curve = ax_cost.get_lines()[0]
     np.testing.assert_allclose(curve.get_ydata(), explorer.state["cost_curve"])
     fig.clf()
+
+
+def test_every_slider_value_stays_inside_the_fixed_axes():
+    """The live figure never rescales its axes, so every state must fit the ones drawn once."""
+    from course.widgets.choosing import COST_LIMITS, THRESHOLDS, screening_explorer
+
+    slider = screening_explorer(render=False).controls["log10_ratio"]
+    for log10_ratio in np.arange(slider.min, slider.max + 1e-9, slider.step):
+        state = screening_state(log10_ratio)
+        values = np.concatenate([state["cost_curve"], [state["cost_weighted"]]])
+        assert COST_LIMITS[0] < values.min() and values.max() < COST_LIMITS[1], log10_ratio
+        assert THRESHOLDS[0] < state["threshold"] < 1.0
+

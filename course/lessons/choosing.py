@@ -29,7 +29,7 @@ import numpy as np
 from course import losses, metrics
 
 __all__ = [
-    "quantile_for_costs", "bayes_threshold", "pos_weight_for_costs", "expected_cost",
+    "quantile_for_costs", "bayes_threshold", "pos_weight_for_costs", "expected_cost", "expected_cost_curve",
     "bakery_demand", "fit_stock_line", "money_cost",
     "screen_costs", "screen_data", "screen_fit",
     "CROWD_LOSSES", "crowd_label_accuracies",
@@ -104,6 +104,28 @@ def expected_cost(probs, y, cost_fp, cost_fn, threshold) -> float:
     false_alarms = np.sum(flagged & (t == 0))
     misses = np.sum(~flagged & (t == 1))
     return float((fp * false_alarms + fn * misses) / p.size)
+
+
+def expected_cost_curve(probs, y, cost_fp, cost_fn, thresholds) -> np.ndarray:
+    """:func:`expected_cost` at every threshold of ``thresholds`` at once.
+
+    The same rule (flag ``probs >= t``), counted by sorting the scores once
+    and finding each threshold by binary search, so a curve of a few hundred
+    thresholds over 40,000 examples costs a few milliseconds rather than a
+    pass over the data per threshold. Returns float64 of ``thresholds``' shape.
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    t = np.asarray(y, dtype=np.float64)
+    if p.ndim != 1 or t.shape != p.shape or p.size == 0:
+        raise ValueError(f"probs and y must be 1-D of the same non-zero length, got {p.shape}, {t.shape}")
+    if not np.all((t == 0) | (t == 1)):
+        raise ValueError("y must hold labels in {0, 1}")
+    cuts = np.asarray(thresholds, dtype=np.float64)
+    fp, fn = _positive(cost_fp=cost_fp, cost_fn=cost_fn)
+    healthy, ill = np.sort(p[t == 0]), np.sort(p[t == 1])
+    false_alarms = healthy.size - np.searchsorted(healthy, cuts, side="left")  # scores >= t
+    misses = np.searchsorted(ill, cuts, side="left")  # scores < t
+    return (fp * false_alarms + fn * misses) / p.size
 
 
 # ------------------------------------------------------------------ case 1: bakery
