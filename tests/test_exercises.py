@@ -141,3 +141,36 @@ def test_an_object_claiming_equality_is_not_a_number():
 
     with pytest.raises(TypeError, match="expected a NumPy array"):
         to_data(Liar())
+
+
+def _written_cells(path: pathlib.Path) -> dict:
+    """question id -> (the cell's text, the markdown cell before it) for every ``written`` cell."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    found = {}
+    for before, cell in zip(cells, cells[1:]):
+        if "written" in cell.get("metadata", {}).get("tags", []):
+            qid = cell["metadata"].get("course", {}).get("question")
+            assert qid not in found, f"{path.name}: question {qid} has two written cells"
+            found[qid] = ("".join(cell["source"]), "".join(before["source"]))
+    return found
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace("δ", "delta").split())
+
+
+@pytest.mark.parametrize("name", [p.stem for p in SOLUTIONS])
+def test_written_questions_say_what_the_grader_declares(name):
+    """The question, points and rubric in the notebooks are the ones course-grade puts in the
+    teaching assistants' review files (``course/assignments/experiments.py``), word for word."""
+    declared = {w.id: w for w in get(name).written}
+    solution = _written_cells(ROOT / "solutions" / f"{name}.ipynb")
+    exercise = _written_cells(ROOT / "exercises" / f"{name}.ipynb")
+    assert set(solution) == set(exercise) == set(declared), name
+    for qid, spec in declared.items():
+        answer, prompt = solution[qid]
+        assert _words(spec.question) in _words(prompt), f"{name} {qid}: the prompt differs from the spec"
+        assert f"({spec.points:g} points)" in prompt and f"Rubric ({spec.points:g} points)" in answer, qid
+        for item in spec.rubric:
+            assert _words(item) in _words(answer), f"{name} {qid}: rubric item missing: {item[:60]}"
+        assert exercise[qid][0].strip() == "YOUR ANSWER HERE", f"{name} {qid}: the stub leaks an answer"
