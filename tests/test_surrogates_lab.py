@@ -180,3 +180,69 @@ def test_unknown_training_loss_raises():
         lab.train_segmenter(images, masks, "hinge", epochs=1)
     with pytest.raises(ValueError, match="loss must be one of"):
         lab._torch_loss("hinge")
+
+
+# ----------------------------------------------------------------- a run that went wrong
+def test_leaky_segmenter_and_bad_slope():
+    net = lab.make_segmenter(3, negative_slope=0.05)
+    assert isinstance(net[1], torch.nn.LeakyReLU) and net[1].negative_slope == 0.05
+    plain = lab.make_segmenter(3)
+    assert isinstance(plain[1], torch.nn.ReLU)
+    # same initial weights: only the nonlinearity differs
+    for a, b in zip(net.parameters(), plain.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="negative_slope"):
+        lab.make_segmenter(3, negative_slope=1.5)
+
+
+def test_silent_units_counts_what_a_hand_silenced_net_does():
+    """Units switched off by a large negative bias are dead; with all of them off, every pixel's
+    probability is sigmoid(last bias), computed here by hand."""
+    images, masks = lab.noisy_disks(6, seed=2)
+    net = lab.make_segmenter(2)
+    with torch.no_grad():
+        net[2].bias[:3] = -1e3
+    quiet = lab.silent_units(net, images, masks)
+    assert quiet["dead"] == 3 and quiet["width"] == 8
+    np.testing.assert_array_equal(quiet["active_background"][:3], 0.0)
+    hidden = lab.last_hidden(net, images)
+    by_hand = np.all(hidden[:, 3:] == 0, axis=1)[masks == 0].mean()
+    assert quiet["silent_background"] == pytest.approx(by_hand)
+    with torch.no_grad():
+        net[2].bias[:] = -1e3
+        net[-1].bias.fill_(-2.0)
+    quiet = lab.silent_units(net, images, masks)
+    assert quiet["dead"] == 8 and quiet["silent_background"] == 1.0
+    assert quiet["bias_probability"] == pytest.approx(1 / (1 + np.exp(2.0)))
+    np.testing.assert_allclose(lab.predict_probabilities(net, images), 1 / (1 + np.exp(2.0)), rtol=1e-6)
+
+
+def test_first_step_pull_of_bce_is_its_closed_form():
+    """For BCE with mean reduction, d loss / d logit = (p - t) / (number of pixels)."""
+    images, masks = lab.noisy_disks(40, seed=4)
+    pull = lab.first_step_pull(images, masks, "bce", seed=4, batch_size=10)
+    net = lab.make_segmenter(4)
+    batch = torch.randperm(40, generator=torch.Generator().manual_seed(4))[:10].numpy()
+    p = lab.predict_probabilities(net, images[batch])
+    t = masks[batch]
+    assert pull["background"] == pytest.approx(np.sum(p[t == 0]) / p.size, rel=1e-5)
+    assert pull["object"] == pytest.approx(np.sum(p[t == 1] - 1) / p.size, rel=1e-5)
+    np.testing.assert_allclose(pull["out_weights"], net[-1].weight.detach().double().sum(dim=(0, 2, 3)))
+
+
+def test_soft_dice_first_pull_raises_every_logit_on_every_seed():
+    """The lesson's mechanism is not seed 60's alone: while the overlap is small, soft Dice pulls
+    the objects up harder than it pushes the background down (BCE, started at the prior, does not)."""
+    for seed in range(5):
+        images, masks = lab.noisy_disks(40, seed=seed)
+        dice = lab.first_step_pull(images, masks, "dice", seed=seed)
+        bce = lab.first_step_pull(images, masks, "bce", seed=seed)
+        assert -dice["object"] > 1.5 * dice["background"] > 0
+        assert abs(-bce["object"] / bce["background"] - 1) < 0.25
+
+
+def test_scan_seeds_reports_each_run():
+    rows = lab.scan_seeds([5], "dice", progress=False)
+    (row,) = rows
+    assert set(row) == {"seed", "iou", "gap", "dead", "silent_background", "bias_probability"}
+    assert row["seed"] == 5 and 0.6 < row["iou"] < 0.9

@@ -31,7 +31,8 @@ from course import losses, metrics
 __all__ = [
     "TRAINING_LOSSES", "noisy_disks", "sliding_prediction", "mask_rim", "uncertain_fraction",
     "overlap_scores", "threshold_sweep", "make_segmenter", "train_segmenter",
-    "predict_logits", "predict_probabilities",
+    "predict_logits", "predict_probabilities", "last_hidden", "silent_units",
+    "first_step_pull", "scan_seeds",
 ]
 
 #: the losses lesson 07 trains with, and how each is shown
@@ -155,21 +156,29 @@ def threshold_sweep(probabilities, masks, thresholds) -> dict:
 
 
 # ----------------------------------------------------------------- training
-def make_segmenter(seed: int = 0, width: int = 8, prior: float = 0.1):
+def make_segmenter(seed: int = 0, width: int = 8, prior: float = 0.1, negative_slope: float = 0.0):
     """A fully convolutional net: 5x5 conv, ReLU, 3x3 conv, ReLU, 3x3 conv to one logit per pixel.
 
     Its receptive field is 9 x 9 pixels, about one disk. The last bias
     starts at ``logit(prior)``, so the untrained net already predicts the
     foreground share (Lin et al. 2017 start their focal-loss detector the
     same way); without it, cross-entropy sometimes spent most of a short
-    training run escaping an all-background start.
+    training run escaping an all-background start. ``negative_slope > 0``
+    uses leaky ReLUs, ``max(x, negative_slope * x)``, which are never
+    entirely silent (Maas et al. 2013).
     """
     import torch
 
+    if not 0.0 <= negative_slope < 1.0:
+        raise ValueError(f"negative_slope must be in [0, 1), got {negative_slope}")
+
+    def unit():
+        return torch.nn.LeakyReLU(negative_slope) if negative_slope > 0 else torch.nn.ReLU()
+
     torch.manual_seed(seed)
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, width, 5, padding=2), torch.nn.ReLU(),
-        torch.nn.Conv2d(width, width, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(1, width, 5, padding=2), unit(),
+        torch.nn.Conv2d(width, width, 3, padding=1), unit(),
         torch.nn.Conv2d(width, 1, 3, padding=1),
     )
     with torch.no_grad():
@@ -223,12 +232,14 @@ def train_segmenter(
     lr: float = 1e-2,
     seed: int = 0,
     test: tuple | None = None,
+    negative_slope: float = 0.0,
 ):
     """Train :func:`make_segmenter` on ``(images, masks)`` with one of :data:`TRAINING_LOSSES`.
 
     Adam with a learning rate decaying linearly to zero, minibatches in an
     order drawn from ``seed``. When ``test = (images, masks)`` is given, the
     net is scored on it after every epoch with :func:`overlap_scores`.
+    ``negative_slope`` is passed to :func:`make_segmenter`.
 
     Returns
     -------
@@ -242,7 +253,7 @@ def train_segmenter(
     if loss not in TRAINING_LOSSES:
         raise ValueError(f"loss must be one of {sorted(TRAINING_LOSSES)}, got {loss!r}")
     loss_fn = _torch_loss(loss)
-    net = make_segmenter(seed)
+    net = make_segmenter(seed, negative_slope=negative_slope)
     x = torch.as_tensor(np.asarray(images)[:, None], dtype=torch.float32)
     y = torch.as_tensor(np.asarray(masks)[:, None], dtype=torch.float32)
     steps = epochs * -(-len(x) // batch_size)
@@ -264,3 +275,104 @@ def train_segmenter(
             for key, score in overlap_scores(predict_probabilities(net, test[0]), test[1]).items():
                 history.setdefault(key, []).append(score)
     return net, {key: np.array(values) for key, values in history.items()}
+
+
+# ------------------------------------------------------------------ a run that went wrong
+def last_hidden(net, images) -> np.ndarray:
+    """The activations of the net's last hidden layer (after its ReLU), (N, width, H, W), float64."""
+    import torch
+
+    x = torch.as_tensor(np.asarray(images)[:, None], dtype=torch.float32)
+    with torch.no_grad():
+        return net[:-1](x).double().numpy()
+
+
+def silent_units(net, images, masks) -> dict:
+    """Where the last hidden layer says nothing.
+
+    A ReLU unit that outputs exactly 0 on a pixel passes no gradient back
+    from it; a unit that is 0 on every pixel of every image is **dead**, and
+    no loss can revive it. On a pixel where *every* unit is 0, the logit is
+    the last layer's bias, the same number for all such pixels. (A leaky
+    ReLU is never exactly 0, so its pixels are never silent.)
+
+    Returns
+    -------
+    dict
+        ``dead`` (number of units that are 0 everywhere), ``width``,
+        ``silent_background`` (fraction of background pixels with every unit
+        at 0), ``bias_probability`` (``sigmoid`` of the last bias: the
+        probability every silent pixel gets), and per unit the fraction of
+        background and of object pixels where it is non-zero
+        (``active_background``, ``active_object``, arrays of ``width``).
+    """
+    hidden = last_hidden(net, images)
+    background = np.asarray(masks) == 0
+    speaks = hidden != 0  # (N, width, H, W)
+    quiet = ~np.any(speaks, axis=1)  # (N, H, W): no unit speaks on that pixel
+    per_unit = np.moveaxis(speaks, 1, 0)  # (width, N, H, W)
+    bias = float(net[-1].bias.detach().double()[0])
+    return {
+        "dead": int(np.sum(~np.any(speaks, axis=(0, 2, 3)))),
+        "width": hidden.shape[1],
+        "silent_background": float(quiet[background].mean()),
+        "bias_probability": float(losses.sigmoid(np.array(bias))),
+        "active_background": per_unit[:, background].mean(axis=1),
+        "active_object": per_unit[:, ~background].mean(axis=1),
+    }
+
+
+def first_step_pull(images, masks, loss: str, seed: int = 0, batch_size: int = 20) -> dict:
+    """How the untrained net's first minibatch gradient pulls on the logits.
+
+    Sums ``d loss / d logit`` over the background pixels and over the object
+    pixels of the first minibatch :func:`train_segmenter` would draw. A
+    positive sum pushes those logits down, a negative one pulls them up; when
+    the object pull outweighs the background push, the first steps raise
+    every logit. Also returns the sum of each last-hidden unit's outgoing
+    weights (``out_weights``): a unit with a negative sum can only raise the
+    logits by going quiet.
+    """
+    import torch
+
+    net = make_segmenter(seed)
+    x = torch.as_tensor(np.asarray(images)[:, None], dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(masks)[:, None], dtype=torch.float32)
+    batch = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:batch_size]
+    logits = net(x[batch])
+    grad = torch.autograd.grad(_torch_loss(loss)(logits, y[batch]), logits)[0].double()
+    target = y[batch] == 1
+    return {
+        "background": float(grad[~target].sum()),
+        "object": float(grad[target].sum()),
+        "out_weights": net[-1].weight.detach().double().sum(dim=(0, 2, 3)).numpy(),
+    }
+
+
+def scan_seeds(seeds, loss: str = "dice", negative_slope: float = 0.0, progress: bool = True) -> list:
+    """Train lesson 07's experiment once per seed; report each run's gap and silent background.
+
+    The seed sets the training images (``noisy_disks(200, seed)``), the test
+    images (``seed + 1000``), the initial weights and the batch order, as in
+    the lesson. About two seconds per seed on one core: the lesson quotes a
+    scan of seeds 0-119 (a few minutes), which you can rerun with this.
+
+    Returns a list of dicts: ``seed``, ``iou``, ``gap`` (true IoU minus soft
+    IoU on the test set), and ``dead``, ``silent_background`` and
+    ``bias_probability`` from :func:`silent_units`.
+    """
+    rows = []
+    seeds = list(seeds)
+    for i, seed in enumerate(seeds):
+        images, masks = noisy_disks(200, seed=seed)
+        test_images, test_masks = noisy_disks(200, seed=1000 + seed)
+        net, _ = train_segmenter(images, masks, loss, seed=seed, negative_slope=negative_slope)
+        scores = overlap_scores(predict_probabilities(net, test_images), test_masks)
+        quiet = silent_units(net, test_images, test_masks)
+        rows.append({"seed": seed, "iou": scores["iou"], "gap": scores["gap"],
+                     **{key: quiet[key] for key in ("dead", "silent_background", "bias_probability")}})
+        if progress:
+            print(f"\rseed {seed} ({i + 1}/{len(seeds)}): gap {scores['gap']:.3f}", end="", flush=True)
+    if progress and seeds:
+        print()
+    return rows
