@@ -36,7 +36,7 @@ import launch  # noqa: E402
 
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
-DOCS = ["notation.md", "instructors.md"]
+DOCS = ["notation.md", "teaching.md", "instructors.md"]
 KEY = "loss_course_book"
 
 

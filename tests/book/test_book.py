@@ -100,7 +100,7 @@ def test_navigation_search_exercises_and_docs(build, page):
         assert f"notebooks/{stem}.html" in nav
     for stem in EXERCISES:
         assert f"exercises/{stem}.html" in nav
-    assert "docs/notation.html" in nav and "docs/instructors.html" in nav
+    assert "docs/notation.html" in nav and "docs/instructors.html" in nav and "docs/teaching.html" in nav
     for stem in EXERCISES:
         text = (site / "exercises" / f"{stem}.html").read_text(encoding="utf-8")
         assert "YOUR CODE HERE" in text and "BEGIN SOLUTION" not in text, stem
