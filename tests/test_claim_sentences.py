@@ -73,7 +73,8 @@ def claims_in(path):
         if "claims" not in cell.get("metadata", {}).get("tags", []):
             continue
         source = "".join(cell["source"])
-        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+        lines = source.split("\n")
+        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
         for node in ast.walk(ast.parse(source)):
             if not isinstance(node, ast.Call):
                 continue
