@@ -55,7 +55,7 @@ def funnel_data(n: int = 300, seed: int = 1):
 
 
 def fit_heteroscedastic(x, y, steps: int = 1500, learning_rate: float = 0.05):
-    """Learn ``mean(x) = a + b x`` and ``log var(x) = c + d x`` by minimising the Gaussian NLL.
+    """Learn ``mean(x) = a_0 + a_1 x`` and ``log var(x) = c_0 + c_1 x`` by minimising the Gaussian NLL.
 
     The loss and its gradients ``(d_input, d_var)`` come from
     :func:`course.losses.gaussian_nll_loss` and its ``_grad``; the chain rule

@@ -38,7 +38,7 @@ def noise_fit_state(scale: float = 1.0, noise: str = "Gaussian", n: int = 300) -
     x, y = noisy_line(noise, scale, n)
     fits = {name: fit_line(x, y, name) for name in ("mse", "l1")}
     prediction = {name: slope * x + intercept for name, (slope, intercept) in fits.items()}
-    residual = {name: y - p for name, p in prediction.items()}
+    residual = {name: p - y for name, p in prediction.items()}   # r = ŷ − y, as everywhere in the course
     variance = float(losses.mse_loss(prediction["mse"], y))
     laplace_scale = float(losses.l1_loss(prediction["l1"], y))
     ones = np.ones_like(x)
