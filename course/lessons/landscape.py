@@ -33,6 +33,7 @@ __all__ = [
     "TwoParameterProblem", "bowl_problem", "two_unit_net_problem", "loss_surface",
     "gradient_descent_path", "quadratic_momentum_path", "filter_normalize",
     "power_iteration", "top_eigenvalue", "logistic_hvp", "logistic_grad", "finite_difference_hvp",
+    "logistic_hessian", "loss_along_segment",
 ]
 
 # the torch half, resolved lazily by __getattr__ (importing torch takes a second or two)
@@ -283,6 +284,39 @@ def logistic_hvp(w, X, y, v) -> np.ndarray:
                          f"v {v.shape}, y {y.shape}")
     p = losses.sigmoid(X @ w)
     return X.T @ (p * (1.0 - p) * (X @ v)) / X.shape[0]
+
+
+def logistic_hessian(w, X) -> np.ndarray:
+    """The Hessian ``Xᵀ S X / n`` of the mean logistic loss, ``S = diag(σ(X w) (1 - σ(X w)))``: (d, d).
+
+    It is positive semidefinite at every ``w``: for any ``v``,
+    ``vᵀ H v = mean_i σ_i (1 - σ_i) (x_i · v)² ≥ 0``, so the logistic loss of a
+    linear model is convex in its weights (Boyd and Vandenberghe, *Convex
+    Optimization*, 2004, sections 3.1.4 and 3.2.2). Directions ``v`` with
+    ``X v = 0`` have zero curvature: there the loss is flat, convex but not
+    strictly. The labels do not appear (see :func:`logistic_hvp`).
+    """
+    w, X = np.asarray(w, dtype=float), np.asarray(X, dtype=float)
+    if X.ndim != 2 or w.shape != (X.shape[1],):
+        raise ValueError(f"X must be (n, d) and w (d,); got X {X.shape}, w {w.shape}")
+    p = losses.sigmoid(X @ w)
+    return X.T @ ((p * (1.0 - p))[:, None] * X) / X.shape[0]
+
+
+def loss_along_segment(problem: TwoParameterProblem, start, end, n: int = 101):
+    """The loss on the straight segment from ``start`` to ``end`` and the chord between its ends.
+
+    Returns ``(t, loss, chord)``, each of shape ``(n,)``, with ``t`` from 0 to 1,
+    ``loss[k] = L((1 - t_k) start + t_k end)`` and ``chord[k] = (1 - t_k) L(start) + t_k L(end)``.
+    A convex loss never rises above its chord, on any segment: that is the definition.
+    """
+    start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
+    if start.shape != (2,) or end.shape != (2,) or n < 2:
+        raise ValueError(f"start and end must be (2,) and n >= 2; got {start.shape}, {end.shape}, {n}")
+    t = np.linspace(0.0, 1.0, n)
+    points = (1.0 - t)[:, None] * start + t[:, None] * end
+    loss = problem.loss(points[:, 0], points[:, 1])
+    return t, loss, (1.0 - t) * loss[0] + t * loss[-1]
 
 
 def logistic_grad(w, X, y) -> np.ndarray:
