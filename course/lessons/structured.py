@@ -1,4 +1,14 @@
-"""Lesson 04: a predicted box sliding past its target, scored by IoU-based losses."""
+"""Lesson 04: the pieces its cells call.
+
+* a predicted box sliding past its target, scored by IoU-based losses
+  (:func:`box_slide_curves`, drawn by the lesson's explorer);
+* CTC by brute force (:func:`collapse`, :func:`ctc_brute_force`) and as the
+  forward lattice the library's recursion walks (:func:`ctc_lattice`,
+  :func:`lattice_edges`);
+* :func:`adam_step`, the optimiser of the lesson's two training experiments,
+  :mod:`course.lessons.structured_detection` and
+  :mod:`course.lessons.structured_embedding`.
+"""
 
 from __future__ import annotations
 
