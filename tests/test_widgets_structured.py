@@ -72,3 +72,30 @@ def test_figure_has_three_titled_panels():
     fig = draw_box_slide(box_slide_state(0.5))
     assert len(fig.axes) == 3 and all(ax.get_title() for ax in fig.axes)
     plt.close(fig)
+
+
+def test_lattice_drawing_shows_every_node_and_only_the_arrows_alignments_use():
+    from matplotlib.patches import FancyArrowPatch
+
+    from course.lessons.structured import ctc_lattice
+    from course.plots import figure
+    from course.widgets.structured import draw_ctc_lattice
+
+    log_probs = np.log(np.full((4, 3), 1 / 3))
+    for target, n_arrows in (([1, 2], 18), ([1, 1], 9)):
+        lattice = ctc_lattice(log_probs, target)
+        fig, ax = figure(1)
+        drawn = draw_ctc_lattice(ax, lattice)
+        assert len(drawn["nodes"]) == 4 * 5
+        assert sum(on for *_, on in drawn["nodes"]) == lattice["on_a_path"].sum()
+        # one arrow per edge: counted from the figure, and by hand from the alignments
+        arrows = [a for a in ax.texts if isinstance(getattr(a, "arrow_patch", None), FancyArrowPatch)]
+        assert len(arrows) == len(drawn["edges"]) == n_arrows
+        # each node is labelled with its alpha, at its (frame, row)
+        labels = {t.get_position(): t.get_text() for t in ax.texts
+                  if not getattr(t, "arrow_patch", None)}
+        assert len(labels) == 20
+        for (t, s), text in labels.items():
+            value = lattice["alpha"][int(t), int(s)]
+            assert text == ("0" if value == 0 else f"{value:.3f}".lstrip("0"))
+        plt.close(fig)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from course.lessons.structured import TARGET, box_slide_curves, predicted_boxes
+from course.lessons.structured import TARGET, box_slide_curves, lattice_edges, predicted_boxes
 from course.plots import OKABE_ITO, figure, finish
 
 from ._base import Explorer, LiveFigure
@@ -145,3 +145,43 @@ def box_explorer(render: bool | None = None) -> Explorer:
     }
     return Explorer(controls, box_slide_state, draw_box_slide, box_slide_readout,
                     name="box-slide", render=render)
+
+
+# ------------------------------------------------------------ CTC lattice
+MOVE_COLORS = {0: OKABE_ITO["black"], 1: OKABE_ITO["blue"], 2: OKABE_ITO["vermillion"]}
+
+
+def draw_ctc_lattice(ax, lattice: dict, symbols: str = "-ab", title: str = "") -> dict:
+    """Draw a lattice of :func:`course.lessons.structured.ctc_lattice` on ``ax``.
+
+    Columns are frames, rows the extended labels; each node shows its
+    alpha. Nodes on no complete alignment are gray; the arrows are those of
+    :func:`course.lessons.structured.lattice_edges` (black: stay, blue: next
+    state, vermillion: skip over a blank). The two end states are outlined.
+    Returns the drawn ``edges`` and ``nodes`` (for tests).
+    """
+    alpha, on = lattice["alpha"], lattice["on_a_path"]
+    n_frames, n_states = alpha.shape
+    edges = lattice_edges(lattice)
+    for t, a, b in edges:
+        ax.annotate("", xy=(t + 1, b), xytext=(t, a),
+                    arrowprops={"arrowstyle": "-|>", "color": MOVE_COLORS[b - a], "lw": 1.4,
+                                "shrinkA": 13, "shrinkB": 13, "alpha": 0.8})
+    nodes = []
+    for t in range(n_frames):
+        for s in range(n_states):
+            end = t == n_frames - 1 and s in lattice["final"]
+            color = OKABE_ITO["sky"] if on[t, s] else "#dddddd"
+            ax.scatter([t], [s], s=900, color=color, edgecolor="black" if end else "none",
+                       linewidth=2.5 if end else 0, zorder=3)
+            ax.text(t, s, f"{alpha[t, s]:.3f}".lstrip("0") if alpha[t, s] > 0 else "0",
+                    ha="center", va="center", fontsize=8, zorder=4,
+                    color="black" if on[t, s] else "#888888")
+            nodes.append((t, s, bool(on[t, s])))
+    ax.set_xticks(range(n_frames), [f"t = {t + 1}" for t in range(n_frames)])
+    ax.set_yticks(range(n_states), [symbols[k] for k in lattice["extended"]])
+    ax.set_xlim(-0.5, n_frames - 0.5)
+    ax.set_ylim(n_states - 0.5, -0.5)
+    ax.grid(False)
+    finish(ax, title, "frame", "extended label")
+    return {"edges": edges, "nodes": nodes}
