@@ -147,10 +147,13 @@ def train_two_tasks(scheme: str, seed: int = 0, steps: int = 300, width: int = 8
       the simplest form of GradNorm's goal (Chen et al. 2018), which learns
       the weights to balance the norms instead of dividing them out;
     * ``"uncertainty"``: ``uncertainty_weighted_loss`` with learned
-      :math:`s_i` (Kendall, Gal & Cipolla 2018), :math:`w_i = e^{-s_i}`.
+      :math:`s_i` (Kendall, Gal & Cipolla 2018), :math:`w_i = e^{-s_i}`; the
+      gradients in :math:`L_i` and :math:`s_i` come from
+      ``uncertainty_weighted_loss_grad``.
 
     The losses are the course's (through :func:`course.torch_bridge.as_torch_loss`);
-    float64, one thread. Returns ``grad_norms`` (steps, 2): :math:`\lVert g_i\rVert`
+    float64, one thread. Each step takes one backward pass per task and sets
+    every parameter's gradient to :math:`\sum_i w_i \nabla L_i`. Returns ``grad_norms`` (steps, 2): :math:`\lVert g_i\rVert`
     at each step (before weighting), ``weights`` (steps, 2), and on the
     597 held-out digits ``accuracy`` (task 1) and ``reconstruction`` (task 2,
     summed squared error per image).
@@ -167,8 +170,6 @@ def train_two_tasks(scheme: str, seed: int = 0, steps: int = 300, width: int = 8
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
     cross_entropy = as_torch_loss(losses.cross_entropy, losses.cross_entropy_grad)
     squared_error = as_torch_loss(losses.mse_loss, losses.mse_loss_grad, reduction="sum")
-    uncertainty = as_torch_loss(losses.uncertainty_weighted_loss, losses.uncertainty_weighted_loss_grad,
-                                differentiable=("losses", "log_vars"))
     X, y = data.digits()
     order = np.random.default_rng(seed).permutation(y.size)
     train, held_out = order[:n_train], order[n_train:]
@@ -180,9 +181,9 @@ def train_two_tasks(scheme: str, seed: int = 0, steps: int = 300, width: int = 8
         trunk = torch.nn.Sequential(torch.nn.Linear(64, width), torch.nn.Tanh()).double()
         classify = torch.nn.Linear(width, 10).double()
         decode = torch.nn.Linear(width, 64).double()
-        shared = list(trunk.parameters())
+        params = list(trunk.parameters()) + list(classify.parameters()) + list(decode.parameters())
+        n_shared = len(list(trunk.parameters()))
         log_vars = torch.zeros(2, dtype=torch.float64, requires_grad=True)
-        params = shared + list(classify.parameters()) + list(decode.parameters())
         opt = torch.optim.Adam(params + ([log_vars] if scheme == "uncertainty" else []), lr=lr)
         batches = torch.Generator().manual_seed(seed)
         train_rows = torch.tensor(train)
@@ -190,22 +191,24 @@ def train_two_tasks(scheme: str, seed: int = 0, steps: int = 300, width: int = 8
         for step in range(steps):
             rows = train_rows[torch.randint(0, train.size, (batch_size,), generator=batches)]
             h = trunk(X[rows])
-            task = torch.stack([cross_entropy(classify(h), y[rows]),
-                                squared_error(decode(h), X[rows]) / batch_size])
-            for i in range(2):
-                g = torch.autograd.grad(task[i], shared, retain_graph=True)
-                grad_norms[step, i] = float(torch.sqrt(sum((gi**2).sum() for gi in g)))
+            task = [cross_entropy(classify(h), y[rows]), squared_error(decode(h), X[rows]) / batch_size]
+            # one backward pass per task; the update is the weighted sum of the two gradients
+            grads = [torch.autograd.grad(task[i], params, retain_graph=i == 0, materialize_grads=True)
+                     for i in range(2)]
+            grad_norms[step] = [float(torch.sqrt(sum((g**2).sum() for g in grads[i][:n_shared])))
+                                for i in range(2)]
             if scheme == "equal":
                 weights[step] = 1.0
-                total = task.sum()
             elif scheme == "gradient norm":
                 weights[step] = 1.0 / grad_norms[step]
-                total = (torch.tensor(weights[step]) * task).sum()
             else:
-                weights[step] = np.exp(-log_vars.detach().numpy())
-                total = uncertainty(task, log_vars)
-            opt.zero_grad()
-            total.backward()
+                task_values = np.array([float(t.detach()) for t in task])
+                d_losses, d_log_vars = losses.uncertainty_weighted_loss_grad(task_values,
+                                                                             log_vars.detach().numpy())
+                weights[step] = d_losses                     # exp(-s_i)
+                log_vars.grad = torch.tensor(d_log_vars)
+            for p, g1, g2 in zip(params, *grads):
+                p.grad = weights[step, 0] * g1 + weights[step, 1] * g2
             opt.step()
         with torch.no_grad():
             h = trunk(X[held_out])
