@@ -153,10 +153,11 @@ def train_two_tasks(scheme: str, seed: int = 0, steps: int = 300, width: int = 8
 
     The losses are the course's (through :func:`course.torch_bridge.as_torch_loss`);
     float64, one thread. Each step takes one backward pass per task and sets
-    every parameter's gradient to :math:`\sum_i w_i \nabla L_i`. Returns ``grad_norms`` (steps, 2): :math:`\lVert g_i\rVert`
-    at each step (before weighting), ``weights`` (steps, 2), and on the
-    597 held-out digits ``accuracy`` (task 1) and ``reconstruction`` (task 2,
-    summed squared error per image).
+    every parameter's gradient to :math:`\sum_i w_i \nabla L_i`. Returns
+    ``grad_norms`` (steps, 2): :math:`\lVert g_i\rVert` at each step (before
+    weighting), ``weights`` (steps, 2), and on the 597 held-out digits
+    ``accuracy`` (task 1) and ``reconstruction`` (task 2, summed squared
+    error per image).
 
     Reference: Chen, Badrinarayanan, Lee & Rabinovich (2018), "GradNorm:
     Gradient normalization for adaptive loss balancing in deep multitask

@@ -34,6 +34,7 @@ __all__ = [
     "ema_smooth", "per_example_cross_entropy", "margins", "precision_at_k", "area_under_margin",
     "digits_split", "train_with_history", "logits", "diagnose",
     "lesson_problem", "lr_history", "dead_unit_fraction", "shift_right", "mean_loss_by_group",
+    "shifted_slice_run",
 ]
 
 
@@ -159,7 +160,7 @@ def digits_split(n_train: int, n_val: int, seed: int = 0):
 
 
 def _init(sizes, seed, scale: float = 1.0, hidden_bias: float = 0.0):
-    """Uniform +-1/sqrt(fan_in), like torch.nn.Linear, times ``scale``; ``hidden_bias`` added to the hidden biases."""
+    """Uniform +-1/sqrt(fan_in), like torch.nn.Linear, times ``scale``; hidden biases plus ``hidden_bias``."""
     rng = np.random.default_rng(seed)
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -376,3 +377,29 @@ def mean_loss_by_group(per_example_loss, groups):
     names, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
     sums = np.bincount(index.ravel(), weights=loss, minlength=names.size)
     return names, sums / counts, counts
+
+
+def shifted_slice_run(seed: int = 0, train_share: float = 0.1, val_share: float = 0.2,
+                      epochs: int = 40) -> dict:
+    """Lesson 11's slice experiment: clean digits, a random slice of them shifted 2 pixels right.
+
+    1,497 training and 300 validation digits (:func:`digits_split` with
+    ``seed``); a random ``train_share`` of the training images and
+    ``val_share`` of the validation images (drawn with ``seed + 100``) go
+    through :func:`shift_right`. The network of :func:`train_with_history`
+    (64 hidden units, lr 0.1, momentum 0.9, batches of 64) trains for
+    ``epochs``. Returns ``val_loss`` (each validation digit's cross-entropy),
+    ``val_correct``, ``val_labels``, ``val_shifted`` (the slice mask) and
+    ``train_shifted``.
+    """
+    X, y, X_val, y_val = digits_split(1497, 300, seed=seed)
+    pick = np.random.default_rng(seed + 100)
+    shifted, shifted_val = pick.random(y.size) < train_share, pick.random(y_val.size) < val_share
+    X, X_val = X.copy(), X_val.copy()
+    X[shifted], X_val[shifted_val] = shift_right(X[shifted]), shift_right(X_val[shifted_val])
+    run = train_with_history(X, y, X_val, y_val, hidden=64, lr=0.1, epochs=epochs, batch_size=64,
+                             momentum=0.9, seed=seed)
+    val_logits = logits(run["params"], X_val)
+    return {"val_loss": losses.cross_entropy(val_logits, y_val, reduction="none"),
+            "val_correct": val_logits.argmax(axis=1) == y_val, "val_labels": y_val,
+            "val_shifted": shifted_val, "train_shifted": shifted}

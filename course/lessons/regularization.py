@@ -212,8 +212,9 @@ def kfold_cv_errors(X, y, lams, k: int = 5, l1_ratio: float = 1.0, seed: int = 0
     for f, held_out in enumerate(folds):
         kept = np.setdiff1d(np.arange(n), held_out)
         coefs = regularization_path(X[kept], y[kept], lams, l1_ratio, tol=tol)
-        errors[f] = losses.mse_loss(coefs @ X[held_out].T, np.broadcast_to(y[held_out], (len(coefs), held_out.size)),
-                                    reduction="none").mean(axis=1)
+        predictions = coefs @ X[held_out].T                       # (len(lams), fold size)
+        targets = np.broadcast_to(y[held_out], predictions.shape)
+        errors[f] = losses.mse_loss(predictions, targets, reduction="none").mean(axis=1)
     return errors
 
 
