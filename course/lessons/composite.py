@@ -18,6 +18,10 @@ parameters exactly (the reconstruction is quadratic in the noise, so a set
 of noise vectors with mean 0 and covariance I gives the expectation), and
 :func:`water_filling` gives the optimum's terms for any beta
 (:mod:`course.widgets.composite` puts a slider on it).
+
+:func:`train_two_tasks` trains a small two-task network on the digits with
+torch and records each task's gradient norm on the shared weights, under
+equal, gradient-norm and uncertainty weights.
 """
 
 from __future__ import annotations

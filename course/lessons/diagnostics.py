@@ -14,7 +14,10 @@ Pure NumPy helpers:
   digits, trained by mini-batch SGD with momentum, recording the train and
   validation loss after every epoch, every mini-batch loss and every
   example's loss and margin;
-* :func:`diagnose`: names the regime a pair of loss curves shows.
+* :func:`diagnose`: names the regime a pair of loss curves shows;
+* :func:`dead_unit_fraction`: hidden ReLU units that no input switches on;
+* :func:`shift_right`, :func:`mean_loss_by_group`, :func:`shifted_slice_run`:
+  the mean loss per class and per slice of the data.
 
 References: Pleiss, Zhang, Elenberg, Weinberger (2020), "Identifying
 Mislabeled Data using the Area Under the Margin Ranking", NeurIPS;

@@ -19,7 +19,12 @@ This is exactly scikit-learn's scaling for ``Lasso(alpha=lam)`` and
   (ISTA) for the L1 and elastic-net problems: exact zeros;
 * :func:`subgradient_descent`: the plain (sub)gradient method on the same
   objective: weights hover around 0 and never land on it;
-* :func:`regularization_path`: the solution over a grid of ``lam``.
+* :func:`regularization_path`: the solution over a grid of ``lam``;
+* :func:`kfold_cv_errors`: choosing ``lam`` by k-fold cross-validation on the
+  training set;
+* :func:`train_with_weight_decay`: a small torch network trained with
+  ``Adam(weight_decay=...)`` (L2 in the loss) or ``AdamW`` (decoupled weight
+  decay), on inputs of different scales (:func:`scaled_features_data`).
 
 Formulas of losses and penalties come from :mod:`course.losses`.
 """
