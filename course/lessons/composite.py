@@ -18,6 +18,10 @@ parameters exactly (the reconstruction is quadratic in the noise, so a set
 of noise vectors with mean 0 and covariance I gives the expectation), and
 :func:`water_filling` gives the optimum's terms for any beta
 (:mod:`course.widgets.composite` puts a slider on it).
+
+:func:`train_two_tasks` trains a small two-task network on the digits with
+torch and records each task's gradient norm on the shared weights, under
+equal, gradient-norm and uncertainty weights.
 """
 
 from __future__ import annotations
@@ -121,3 +125,101 @@ def linear_vae_grad(W, V, logvar, beta: float, X=None):
     d_mu = d_mu + d_z
     d_logvar = (d_logvar + d_z * eps * scale / 2).sum(axis=0)
     return d_recon.T @ z, d_mu.T @ x_rows, d_logvar
+
+
+# ------------------------------------------------- two tasks on one trunk: gradient norms (torch)
+
+#: the weighting schemes of :func:`train_two_tasks`
+SCHEMES = ("equal", "gradient norm", "uncertainty")
+
+
+def train_two_tasks(scheme: str, seed: int = 0, steps: int = 300, width: int = 8, lr: float = 0.01,
+                    batch_size: int = 64, n_train: int = 1200) -> dict:
+    r"""A shared trunk with two heads on the digits: classify, and reconstruct the image.
+
+    The trunk ``h = tanh(A x + a)`` (64 -> ``width``) feeds a classifier head
+    (task 1, ``cross_entropy`` over the 10 classes) and a linear decoder
+    (task 2, squared error **summed over the 64 pixels**, averaged over the
+    images: the reconstruction term of ``vae_loss``). Each step computes
+    :math:`g_i = \nabla_{\text{trunk}} L_i`, the gradient of each task's loss
+    with respect to the shared parameters, and minimizes
+    :math:`\sum_i w_i L_i` with Adam, where ``scheme`` sets the weights:
+
+    * ``"equal"``: :math:`w_i = 1`;
+    * ``"gradient norm"``: :math:`w_i = 1/\lVert g_i\rVert` (held constant in
+      the step), so each task pushes the trunk with a unit-norm gradient:
+      the simplest form of GradNorm's goal (Chen et al. 2018), which learns
+      the weights to balance the norms instead of dividing them out;
+    * ``"uncertainty"``: ``uncertainty_weighted_loss`` with learned
+      :math:`s_i` (Kendall, Gal & Cipolla 2018), :math:`w_i = e^{-s_i}`; the
+      gradients in :math:`L_i` and :math:`s_i` come from
+      ``uncertainty_weighted_loss_grad``.
+
+    The losses are the course's (through :func:`course.torch_bridge.as_torch_loss`);
+    float64, one thread. Each step takes one backward pass per task and sets
+    every parameter's gradient to :math:`\sum_i w_i \nabla L_i`. Returns
+    ``grad_norms`` (steps, 2): :math:`\lVert g_i\rVert` at each step (before
+    weighting), ``weights`` (steps, 2), and on the 597 held-out digits
+    ``accuracy`` (task 1) and ``reconstruction`` (task 2, summed squared
+    error per image).
+
+    Reference: Chen, Badrinarayanan, Lee & Rabinovich (2018), "GradNorm:
+    Gradient normalization for adaptive loss balancing in deep multitask
+    networks", ICML.
+    """
+    import torch
+
+    from course.torch_bridge import as_torch_loss
+
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    cross_entropy = as_torch_loss(losses.cross_entropy, losses.cross_entropy_grad)
+    squared_error = as_torch_loss(losses.mse_loss, losses.mse_loss_grad, reduction="sum")
+    X, y = data.digits()
+    order = np.random.default_rng(seed).permutation(y.size)
+    train, held_out = order[:n_train], order[n_train:]
+    X, y = torch.tensor(X), torch.tensor(y)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(seed)
+        trunk = torch.nn.Sequential(torch.nn.Linear(64, width), torch.nn.Tanh()).double()
+        classify = torch.nn.Linear(width, 10).double()
+        decode = torch.nn.Linear(width, 64).double()
+        params = list(trunk.parameters()) + list(classify.parameters()) + list(decode.parameters())
+        n_shared = len(list(trunk.parameters()))
+        log_vars = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.Adam(params + ([log_vars] if scheme == "uncertainty" else []), lr=lr)
+        batches = torch.Generator().manual_seed(seed)
+        train_rows = torch.tensor(train)
+        grad_norms, weights = np.empty((steps, 2)), np.empty((steps, 2))
+        for step in range(steps):
+            rows = train_rows[torch.randint(0, train.size, (batch_size,), generator=batches)]
+            h = trunk(X[rows])
+            task = [cross_entropy(classify(h), y[rows]), squared_error(decode(h), X[rows]) / batch_size]
+            # one backward pass per task; the update is the weighted sum of the two gradients
+            grads = [torch.autograd.grad(task[i], params, retain_graph=i == 0, materialize_grads=True)
+                     for i in range(2)]
+            grad_norms[step] = [float(torch.sqrt(sum((g**2).sum() for g in grads[i][:n_shared])))
+                                for i in range(2)]
+            if scheme == "equal":
+                weights[step] = 1.0
+            elif scheme == "gradient norm":
+                weights[step] = 1.0 / grad_norms[step]
+            else:
+                task_values = np.array([float(t.detach()) for t in task])
+                d_losses, d_log_vars = losses.uncertainty_weighted_loss_grad(task_values,
+                                                                             log_vars.detach().numpy())
+                weights[step] = d_losses                     # exp(-s_i)
+                log_vars.grad = torch.tensor(d_log_vars)
+            for p, g1, g2 in zip(params, *grads):
+                p.grad = weights[step, 0] * g1 + weights[step, 1] * g2
+            opt.step()
+        with torch.no_grad():
+            h = trunk(X[held_out])
+            accuracy = float((classify(h).argmax(1) == y[held_out]).double().mean())
+            reconstruction = float(squared_error(decode(h), X[held_out])) / held_out.size
+        return {"grad_norms": grad_norms, "weights": weights, "accuracy": accuracy,
+                "reconstruction": reconstruction}
+    finally:
+        torch.set_num_threads(threads)

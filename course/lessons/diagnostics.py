@@ -14,7 +14,10 @@ Pure NumPy helpers:
   digits, trained by mini-batch SGD with momentum, recording the train and
   validation loss after every epoch, every mini-batch loss and every
   example's loss and margin;
-* :func:`diagnose`: names the regime a pair of loss curves shows.
+* :func:`diagnose`: names the regime a pair of loss curves shows;
+* :func:`dead_unit_fraction`: hidden ReLU units that no input switches on;
+* :func:`shift_right`, :func:`mean_loss_by_group`, :func:`shifted_slice_run`:
+  the mean loss per class and per slice of the data.
 
 References: Pleiss, Zhang, Elenberg, Weinberger (2020), "Identifying
 Mislabeled Data using the Area Under the Margin Ranking", NeurIPS;
@@ -33,7 +36,8 @@ from course.data import digits, flip_fraction_of_labels
 __all__ = [
     "ema_smooth", "per_example_cross_entropy", "margins", "precision_at_k", "area_under_margin",
     "digits_split", "train_with_history", "logits", "diagnose",
-    "lesson_problem", "lr_history",
+    "lesson_problem", "lr_history", "dead_unit_fraction", "shift_right", "mean_loss_by_group",
+    "shifted_slice_run",
 ]
 
 
@@ -158,13 +162,16 @@ def digits_split(n_train: int, n_val: int, seed: int = 0):
     return X[train], y[train], X[val], y[val]
 
 
-def _init(sizes, seed):
-    """Uniform +-1/sqrt(fan_in), like torch.nn.Linear."""
+def _init(sizes, seed, scale: float = 1.0, hidden_bias: float = 0.0):
+    """Uniform +-1/sqrt(fan_in), like torch.nn.Linear, times ``scale``; hidden biases plus ``hidden_bias``."""
     rng = np.random.default_rng(seed)
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         bound = 1.0 / np.sqrt(fan_in)
-        params += [rng.uniform(-bound, bound, (fan_in, fan_out)), rng.uniform(-bound, bound, fan_out)]
+        params += [scale * rng.uniform(-bound, bound, (fan_in, fan_out)),
+                   scale * rng.uniform(-bound, bound, fan_out)]
+    for b in params[1:-2:2]:
+        b += hidden_bias
     return params
 
 
@@ -195,12 +202,16 @@ def _loss_and_gradients(params, X, y):
 
 def train_with_history(X, y, X_val, y_val, *, hidden: int = 32, lr: float = 0.1,
                        epochs: int = 60, batch_size: int = 32, momentum: float = 0.9,
-                       seed: int = 0, n_classes: int = 10) -> dict:
+                       seed: int = 0, n_classes: int = 10, init_scale: float = 1.0,
+                       hidden_bias: float = 0.0) -> dict:
     """Train softmax regression (``hidden=0``) or a one-hidden-layer ReLU net, recording losses.
 
     Mini-batch SGD with (heavy-ball) momentum on the mean
     ``course.losses.cross_entropy``; ``batch_size >= len(y)`` is full-batch
-    gradient descent. Returns a dict of
+    gradient descent. The weights start uniform in :math:`\\pm 1/\\sqrt{\\text{fan-in}}`
+    (torch's ``nn.Linear``) times ``init_scale``, and ``hidden_bias`` is added
+    to the hidden layer's biases (lesson 11 breaks the start on purpose with
+    both). Returns a dict of
 
     * ``train_loss``, ``val_loss``: shape (epochs + 1,), the mean loss on the
       whole training set (its own, possibly noisy, labels) and on the
@@ -217,7 +228,9 @@ def train_with_history(X, y, X_val, y_val, *, hidden: int = 32, lr: float = 0.1,
     X, X_val = np.asarray(X, dtype=np.float64), np.asarray(X_val, dtype=np.float64)
     y, y_val = np.asarray(y), np.asarray(y_val)
     sizes = (X.shape[1], n_classes) if hidden == 0 else (X.shape[1], hidden, n_classes)
-    params = _init(sizes, seed)
+    if not init_scale > 0:
+        raise ValueError(f"init_scale must be > 0, got {init_scale}")
+    params = _init(sizes, seed, init_scale, hidden_bias)
     velocity = [np.zeros_like(p) for p in params]
     rng = np.random.default_rng(seed + 1)
     n = y.size
@@ -316,3 +329,80 @@ def lr_history(log10_lr: float) -> dict:
     X, y, X_val, y_val = lesson_problem()
     return train_with_history(X, y, X_val, y_val, hidden=HIDDEN, lr=10.0**log10_lr, epochs=EPOCHS,
                               batch_size=N_TRAIN, momentum=0.9, seed=0)
+
+
+# ------------------------------------------------- a bad start, and losses per class and per slice
+
+def dead_unit_fraction(params, X) -> float:
+    """Fraction of hidden ReLU units that are inactive (pre-activation <= 0) on every row of ``X``.
+
+    Such a unit outputs 0 for every input and receives a zero gradient, so
+    gradient descent can never revive it. ``params`` as returned by
+    :func:`train_with_history` with ``hidden > 0``.
+    """
+    if len(params) != 4:
+        raise ValueError("params must be [W1, b1, W2, b2] of a network with a hidden layer")
+    W1, b1 = params[0], params[1]
+    pre = np.asarray(X, dtype=np.float64) @ W1 + b1
+    return float(np.mean(np.all(pre <= 0, axis=0)))
+
+
+def shift_right(images, pixels: int = 2) -> np.ndarray:
+    """8x8 digit images (N, 64) moved ``pixels`` columns to the right, blank columns filled with 0."""
+    X = np.asarray(images, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 64:
+        raise ValueError(f"images must have shape (N, 64), got {X.shape}")
+    if isinstance(pixels, bool) or int(pixels) != pixels or not 0 <= pixels < 8:
+        raise ValueError(f"pixels must be an integer in [0, 7], got {pixels}")
+    square = X.reshape(-1, 8, 8)
+    out = np.zeros_like(square)
+    out[:, :, int(pixels):] = square[:, :, :8 - int(pixels)]
+    return out.reshape(-1, 64)
+
+
+def mean_loss_by_group(per_example_loss, groups):
+    r"""Mean loss of each group (a class, a slice of the data): ``(names, means, counts)``.
+
+    .. math:: \bar\ell_g = \frac{1}{|G_g|}\sum_{i \in G_g} \ell_i
+
+    The overall mean is the count-weighted average of these, so a small
+    group with a large mean barely moves it: this is how a hard
+    subpopulation hides in an average. Groups come out sorted by name.
+    Reference: Chung et al. (2019), "Slice Finder: Automated data slicing
+    for model validation", ICDE (slices ranked by their loss).
+    """
+    loss = np.asarray(per_example_loss, dtype=np.float64)
+    groups = np.asarray(groups)
+    if loss.ndim != 1 or loss.size == 0:
+        raise ValueError(f"per_example_loss must be 1-D and non-empty, got shape {loss.shape}")
+    if groups.shape != loss.shape:
+        raise ValueError(f"groups must have shape {loss.shape}, got {groups.shape}")
+    names, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    sums = np.bincount(index.ravel(), weights=loss, minlength=names.size)
+    return names, sums / counts, counts
+
+
+def shifted_slice_run(seed: int = 0, train_share: float = 0.1, val_share: float = 0.2,
+                      epochs: int = 40) -> dict:
+    """Lesson 11's slice experiment: clean digits, a random slice of them shifted 2 pixels right.
+
+    1,497 training and 300 validation digits (:func:`digits_split` with
+    ``seed``); a random ``train_share`` of the training images and
+    ``val_share`` of the validation images (drawn with ``seed + 100``) go
+    through :func:`shift_right`. The network of :func:`train_with_history`
+    (64 hidden units, lr 0.1, momentum 0.9, batches of 64) trains for
+    ``epochs``. Returns ``val_loss`` (each validation digit's cross-entropy),
+    ``val_correct``, ``val_labels``, ``val_shifted`` (the slice mask) and
+    ``train_shifted``.
+    """
+    X, y, X_val, y_val = digits_split(1497, 300, seed=seed)
+    pick = np.random.default_rng(seed + 100)
+    shifted, shifted_val = pick.random(y.size) < train_share, pick.random(y_val.size) < val_share
+    X, X_val = X.copy(), X_val.copy()
+    X[shifted], X_val[shifted_val] = shift_right(X[shifted]), shift_right(X_val[shifted_val])
+    run = train_with_history(X, y, X_val, y_val, hidden=64, lr=0.1, epochs=epochs, batch_size=64,
+                             momentum=0.9, seed=seed)
+    val_logits = logits(run["params"], X_val)
+    return {"val_loss": losses.cross_entropy(val_logits, y_val, reduction="none"),
+            "val_correct": val_logits.argmax(axis=1) == y_val, "val_labels": y_val,
+            "val_shifted": shifted_val, "train_shifted": shifted}

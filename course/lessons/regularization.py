@@ -19,7 +19,12 @@ This is exactly scikit-learn's scaling for ``Lasso(alpha=lam)`` and
   (ISTA) for the L1 and elastic-net problems: exact zeros;
 * :func:`subgradient_descent`: the plain (sub)gradient method on the same
   objective: weights hover around 0 and never land on it;
-* :func:`regularization_path`: the solution over a grid of ``lam``.
+* :func:`regularization_path`: the solution over a grid of ``lam``;
+* :func:`kfold_cv_errors`: choosing ``lam`` by k-fold cross-validation on the
+  training set;
+* :func:`train_with_weight_decay`: a small torch network trained with
+  ``Adam(weight_decay=...)`` (L2 in the loss) or ``AdamW`` (decoupled weight
+  decay), on inputs of different scales (:func:`scaled_features_data`).
 
 Formulas of losses and penalties come from :mod:`course.losses`.
 """
@@ -36,7 +41,8 @@ __all__ = [
     "lesson_data", "two_feature_data", "holdout_mse", "penalty_fits", "GRID", "data_loss_grid",
     "PENALTIES", "sparse_regression", "data_loss", "data_loss_grad", "objective", "ridge",
     "lipschitz", "ista_step", "proximal_gradient", "subgradient_descent", "fit",
-    "regularization_path",
+    "regularization_path", "kfold_cv_errors", "FEATURE_SCALES", "scaled_features_data",
+    "train_with_weight_decay", "shrinkage_by_scale",
 ]
 
 #: name -> l1_ratio of the elastic-net penalty (1: lasso, 0: ridge)
@@ -162,23 +168,59 @@ def subgradient_descent(X, y, lam: float, lr: float, n_steps: int, w0=None) -> n
     return np.array(path)
 
 
-def fit(X, y, lam: float, l1_ratio: float = 1.0, w0=None) -> np.ndarray:
-    """The minimizer of :func:`objective`: closed form for ridge, ISTA otherwise."""
+def fit(X, y, lam: float, l1_ratio: float = 1.0, w0=None, tol: float = 1e-10) -> np.ndarray:
+    """The minimizer of :func:`objective`: closed form for ridge, ISTA (to ``tol``) otherwise."""
     if l1_ratio == 0:
         return ridge(X, y, lam)
-    return proximal_gradient(X, y, lam, l1_ratio, w0=w0)
+    return proximal_gradient(X, y, lam, l1_ratio, w0=w0, tol=tol)
 
 
-def regularization_path(X, y, lams, l1_ratio: float = 1.0) -> np.ndarray:
+def regularization_path(X, y, lams, l1_ratio: float = 1.0, tol: float = 1e-10) -> np.ndarray:
     """Solutions for each ``lam`` (computed from the largest down, warm-started): ``(len(lams), d)``."""
     lams = np.asarray(lams, dtype=float)
     order = np.argsort(lams)[::-1]
     coefs = np.empty((lams.size, np.shape(X)[1]))
     w = None
     for i in order:
-        w = fit(X, y, lams[i], l1_ratio, w0=w)
+        w = fit(X, y, lams[i], l1_ratio, w0=w, tol=tol)
         coefs[i] = w
     return coefs
+
+
+def kfold_cv_errors(X, y, lams, k: int = 5, l1_ratio: float = 1.0, seed: int = 0,
+                    tol: float = 1e-4) -> np.ndarray:
+    r"""Validation MSE of each fold and each ``lam`` by k-fold cross-validation: ``(k, len(lams))``.
+
+    The rows of the training set are shuffled (``seed``) and cut into ``k``
+    folds :math:`F_1, \dots, F_k` of nearly equal size. For fold :math:`f`
+    the path :func:`regularization_path` is fitted on the other folds and
+    scored on :math:`F_f` with ``mse_loss``; the CV estimate is the mean over
+    the folds,
+
+    .. math:: \mathrm{CV}(\lambda) = \frac1k \sum_{f=1}^{k}
+        \mathrm{MSE}\big(X_{F_f}\, w_\lambda^{(-f)},\ y_{F_f}\big),
+
+    and the :math:`\lambda` to use is its minimizer. The test set is never
+    touched. ``tol`` is the ISTA stopping tolerance, looser than
+    :func:`proximal_gradient`'s default: on the lesson's problem it moves the
+    CV errors by less than 0.01 and makes the 5 x 13 fits four times faster.
+
+    Reference: Hastie, Tibshirani & Friedman, *The Elements of Statistical
+    Learning*, 2nd ed., section 7.10 (cross-validation).
+    """
+    _, X, y = _design(np.zeros(np.shape(X)[1]), X, y)
+    n = y.size
+    if isinstance(k, bool) or int(k) != k or not 2 <= k <= n:
+        raise ValueError(f"k must be an integer in [2, {n}], got {k}")
+    folds = np.array_split(np.random.default_rng(seed).permutation(n), int(k))
+    errors = np.empty((int(k), np.size(lams)))
+    for f, held_out in enumerate(folds):
+        kept = np.setdiff1d(np.arange(n), held_out)
+        coefs = regularization_path(X[kept], y[kept], lams, l1_ratio, tol=tol)
+        predictions = coefs @ X[held_out].T                       # (len(lams), fold size)
+        targets = np.broadcast_to(y[held_out], predictions.shape)
+        errors[f] = losses.mse_loss(predictions, targets, reduction="none").mean(axis=1)
+    return errors
 
 
 # the widget's fixed problems
@@ -229,3 +271,91 @@ def data_loss_grid():
     a, b = np.meshgrid(*GRID)
     return np.array([[data_loss(np.array([u, v]), X2, y2) for u, v in zip(ra, rb)]
                      for ra, rb in zip(a, b)])
+
+
+# ---------------------------------------------------------------- weight decay under Adam (torch)
+
+#: the input scales of :func:`scaled_features_data`: four quiet, four ordinary, four loud features
+FEATURE_SCALES = np.repeat([0.1, 1.0, 10.0], 4)
+
+
+def scaled_features_data(seed: int = 0, n: int = 512):
+    """``(X, y)``: a small nonlinear regression whose 12 inputs differ only in scale.
+
+    ``Z`` is standard normal (n, 12); the target uses two features of each
+    group, ``y = sin z0 + 0.3 z2 + 0.5 z1 z5 + 0.5 z4 + tanh z8 + 0.3 z9``
+    plus noise of standard deviation 0.1; the inputs are ``X = Z * FEATURE_SCALES``,
+    so features 0-3 are measured in a unit ten times too large (quiet), 8-11
+    in one ten times too small (loud). A network can undo the scale with its
+    first-layer weights, so the scale only changes the size of the gradients.
+    """
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, FEATURE_SCALES.size))
+    y = (np.sin(Z[:, 0]) + 0.3 * Z[:, 2] + 0.5 * Z[:, 1] * Z[:, 5] + 0.5 * Z[:, 4] + np.tanh(Z[:, 8])
+         + 0.3 * Z[:, 9] + 0.1 * rng.standard_normal(n))
+    return Z * FEATURE_SCALES, y
+
+
+def train_with_weight_decay(optimizer: str, weight_decay: float, seed: int = 0, steps: int = 300,
+                            lr: float = 0.01, hidden: int = 32, batch_size: int = 32) -> dict:
+    r"""Train a 12-32-1 tanh network on :func:`scaled_features_data` with torch's Adam or AdamW.
+
+    ``optimizer="adam"``: ``torch.optim.Adam(weight_decay=λ)``, which adds
+    :math:`\lambda w` to the gradient, i.e. puts the L2 penalty
+    :math:`\tfrac\lambda2\lVert w\rVert^2` in the loss; Adam then divides the
+    whole gradient by :math:`\sqrt{\hat v}`, so the decay of a weight is
+    :math:`\eta\lambda w/\sqrt{\hat v}`, small where the gradients are large.
+    ``optimizer="adamw"``: ``torch.optim.AdamW(weight_decay=λ)``, which
+    multiplies every weight by :math:`1 - \eta\lambda` outside the
+    normalization (decoupled weight decay). The loss is the course's
+    ``mse_loss`` through :func:`course.torch_bridge.as_torch_loss`; float64,
+    one thread, mini-batches drawn with ``seed``.
+
+    Returns a dict with ``first_layer`` (32, 12) weights, ``grad_rms`` (32, 12)
+    the square root of Adam's second-moment estimate for them, and
+    ``train_mse`` on the whole training set.
+
+    Reference: Loshchilov & Hutter (2019), "Decoupled Weight Decay
+    Regularization", ICLR, section 2 and Algorithm 2.
+    """
+    import torch
+
+    from course.torch_bridge import as_torch_loss
+
+    optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    if optimizer not in optimizers:
+        raise ValueError(f"optimizer must be 'adam' or 'adamw', got {optimizer!r}")
+    if not weight_decay >= 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    mse = as_torch_loss(losses.mse_loss, losses.mse_loss_grad)
+    X, y = scaled_features_data(seed)
+    X, y = torch.tensor(X), torch.tensor(y)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(seed)
+        net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], hidden), torch.nn.Tanh(),
+                                  torch.nn.Linear(hidden, 1)).double()
+        opt = optimizers[optimizer](net.parameters(), lr=lr, weight_decay=weight_decay)
+        batches = torch.Generator().manual_seed(seed)
+        for _ in range(steps):
+            rows = torch.randint(0, len(y), (batch_size,), generator=batches)
+            loss = mse(net(X[rows]).squeeze(-1), y[rows])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            train_mse = float(losses.mse_loss(net(X).squeeze(-1).numpy(), y.numpy()))
+        first = net[0].weight
+        return {"first_layer": first.detach().numpy().copy(),
+                "grad_rms": opt.state[first]["exp_avg_sq"].sqrt().numpy().copy(),
+                "train_mse": train_mse}
+    finally:
+        torch.set_num_threads(threads)
+
+
+def shrinkage_by_scale(first_layer, reference) -> np.ndarray:
+    """Mean, over each group of :data:`FEATURE_SCALES`, of a feature's first-layer weight norm
+    relative to ``reference`` (the same network trained without decay): (3,), quiet to loud."""
+    ratio = np.linalg.norm(first_layer, axis=0) / np.linalg.norm(reference, axis=0)
+    return np.array([ratio[FEATURE_SCALES == s].mean() for s in np.unique(FEATURE_SCALES)])
