@@ -25,10 +25,6 @@ import pytest
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
-# Lessons whose claims cells are being rewritten in another branch right now; the lead removes
-# these marks after merging that work.
-BEING_REWRITTEN = {"08", "09", "11"}
-
 CODE_TOKENS = ("abs(", "np.", '["', "['", "==", "!=", ".mean()", ".sum()")
 COMPARISON_OF_NAMES = re.compile(r"[\w)\]]\s*[<>]=\s*[\w(]")
 INDEXING = re.compile(r"[A-Za-z_]\w*\[[\w\"'-]")
@@ -88,14 +84,7 @@ def claims_in(path):
             yield cell.get("id"), node.lineno, ast.unparse(arguments[0]), arguments[1]
 
 
-def _lesson_param(path):
-    marks = ()
-    if path.name[:2] in BEING_REWRITTEN:
-        marks = pytest.mark.xfail(strict=False, reason="claims being rewritten in another branch")
-    return pytest.param(path, marks=marks, id=path.stem)
-
-
-@pytest.mark.parametrize("path", [_lesson_param(p) for p in LESSONS])
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_every_claim_text_is_a_sentence(path):
     found = list(claims_in(path))
     assert found, f"{path.name}: no claim(...) calls in its claims cells"
