@@ -35,11 +35,14 @@ def _index_text():
     return "".join("".join(cell["source"]) for cell in index["cells"])
 
 
+ROW = re.compile(r"\| (\d\d) \| \[.*?\]\((\d\d)_.*?\) \| .*? \| (.*?) \| (\d+) \+ (\d+) min \| \[")
+
+
 def _index_rows():
     """lesson number -> (needs as a list of numbers, lesson minutes, exercise minutes)."""
     rows = {}
     for line in _index_text().split("\n"):
-        match = re.match(r"\| (\d\d) \| \[.*?\]\((\d\d)_.*?\) \| .*? \| (.*?) \| (\d+) \+ (\d+) min \| \[", line)
+        match = ROW.match(line)
         if match:
             number, linked, needs, lesson, exercise = match.groups()
             assert number == linked, f"row {number} links lesson {linked}"
