@@ -8,11 +8,9 @@ rectangles; Adam against ``torch.optim.Adam``.
 
 import numpy as np
 import pytest
-import torch
 
 from course.gradcheck import numerical_gradient
 from course.lessons import structured_detection as sd
-from course.lessons.structured import adam_step
 
 
 @pytest.fixture(scope="module")
@@ -131,26 +129,9 @@ def test_training_with_a_balanced_weight_learns_both_outputs():
     assert run["history"].shape == (20, 2) and np.all(np.diff(run["history"][[0, -1]], axis=0) < 0)
 
 
-def test_adam_step_matches_torch():
-    rng = np.random.default_rng(0)
-    start = [rng.normal(size=(3, 2)), rng.normal(size=2)]
-    params = [p.copy() for p in start]
-    moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
-    tensors = [torch.tensor(p, requires_grad=True) for p in start]
-    optimizer = torch.optim.Adam(tensors, lr=0.05)
-    for step in range(1, 6):
-        grads = [np.sin(3 * p) + p for p in params]  # any gradient field
-        adam_step(params, grads, moments, step, 0.05)
-        optimizer.zero_grad()
-        for t in tensors:
-            t.grad = torch.sin(3 * t.detach()) + t.detach()
-        optimizer.step()
-    for p, t in zip(params, tensors):
-        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-10, atol=1e-12)
-
-
 def test_bad_input_raises_value_error():
     with pytest.raises(ValueError, match="n"):
         sd.detection_images(0)
     with pytest.raises(ValueError, match="box_weight"):
         sd.train_detector(-1.0)
+

@@ -27,6 +27,7 @@ from functools import lru_cache, partial
 import numpy as np
 
 from course import losses, metrics
+from course.lessons.optim import adam_moments, adam_step
 
 __all__ = [
     "quantile_for_costs", "bayes_threshold", "pos_weight_for_costs", "expected_cost", "expected_cost_curve",
@@ -312,15 +313,10 @@ def fit_pixel_model(features, masks, loss: str, steps: int = 300, lr: float = 0.
     F = np.asarray(features, dtype=np.float64)
     M = np.asarray(masks, dtype=np.float64)
     params = [np.zeros(F.shape[-1]), np.array(np.log(prior / (1.0 - prior)))]
-    moments = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
+    moments = adam_moments(params)
     for t in range(1, steps + 1):
         g = _segmentation_grad(loss, F @ params[0] + params[1], M)
-        for p, grad, (m, v) in zip(params, (np.tensordot(g, F, axes=g.ndim), g.sum()), moments):
-            m *= 0.9
-            m += 0.1 * grad
-            v *= 0.999
-            v += 0.001 * grad * grad
-            p -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        adam_step(params, (np.tensordot(g, F, axes=g.ndim), g.sum()), moments, t, lr)
     return params[0], float(params[1])
 
 

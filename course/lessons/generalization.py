@@ -40,6 +40,7 @@ from threadpoolctl import threadpool_limits
 
 from course import losses
 from course.data import digits
+from course.lessons.optim import adam_moments, adam_step
 
 __all__ = [
     "digits_split", "random_features", "fit_softmax",
@@ -87,18 +88,13 @@ def fit_softmax(features, labels, loss_grad: Callable, steps: int = 500, lr: flo
         raise ValueError(f"features must be (N, D) and labels (N,), got {F.shape} and {y.shape}")
     classes = int(y.max()) + 1 if eval_labels is None else int(max(y.max(), np.max(eval_labels))) + 1
     params = [np.zeros((F.shape[1], classes)), np.zeros(classes)]
-    moments = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
+    moments = adam_moments(params)
     history = []
     FT = np.ascontiguousarray(F.T)
     with threadpool_limits(1):
         for t in range(1, steps + 1):
             G = loss_grad(F @ params[0] + params[1], y)
-            for p, g, (m, v) in zip(params, (FT @ G, G.sum(0)), moments):
-                m *= 0.9
-                m += 0.1 * g
-                v *= 0.999
-                v += 0.001 * g * g
-                p -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+            adam_step(params, (FT @ G, G.sum(0)), moments, t, lr)
             if eval_features is not None and t % eval_every == 0:
                 pred = (eval_features @ params[0] + params[1]).argmax(1)
                 history.append((t, float((pred == eval_labels).mean())))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from course import losses
+from course.lessons.optim import adam_moments, adam_step
 
 TRUE_SLOPE, TRUE_INTERCEPT = 0.8, 1.0
 
@@ -76,16 +77,13 @@ def fit_heteroscedastic(x, y, steps: int = 1500, learning_rate: float = 0.05):
     mean_w = np.linalg.lstsq(features, y, rcond=None)[0]
     logvar_w = np.array([np.log(np.mean((features @ mean_w - y) ** 2)), 0.0])
     params = np.concatenate([mean_w, logvar_w])
-    first, second = np.zeros(4), np.zeros(4)
+    moments = adam_moments([params])
     history = np.empty(steps)
     for step in range(1, steps + 1):
         mean, var = features @ params[:2], np.exp(features @ params[2:])
         d_mean, d_var = losses.gaussian_nll_loss_grad(mean, y, var)
         grad = np.concatenate([features.T @ d_mean, features.T @ (d_var * var)])
-        first = 0.9 * first + 0.1 * grad
-        second = 0.999 * second + 0.001 * grad**2
-        params -= learning_rate * (first / (1 - 0.9**step)) / (
-            np.sqrt(second / (1 - 0.999**step)) + 1e-8)
+        adam_step([params], [grad], moments, step, learning_rate)
         history[step - 1] = losses.gaussian_nll_loss(features @ params[:2], y,
                                                       np.exp(features @ params[2:]))
 

@@ -5,9 +5,10 @@
 * CTC by brute force (:func:`collapse`, :func:`ctc_brute_force`) and as the
   forward lattice the library's recursion walks (:func:`ctc_lattice`,
   :func:`lattice_edges`);
-* :func:`adam_step`, the optimiser of the lesson's two training experiments,
+* the lesson's two training experiments live in
   :mod:`course.lessons.structured_detection` and
-  :mod:`course.lessons.structured_embedding`.
+  :mod:`course.lessons.structured_embedding` (their optimiser is
+  :func:`course.lessons.optim.adam_step`).
 """
 
 from __future__ import annotations
@@ -25,23 +26,6 @@ WIDTH, HEIGHT = 2.0, 1.5
 
 
 _H = 1e-6
-
-
-def adam_step(params, grads, moments, step: int, lr: float,
-              betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-    """One Adam update of ``params`` in place (Kingma & Ba 2015, "Adam", Algorithm 1).
-
-    ``moments`` holds a pair ``(m, v)`` of arrays per parameter, updated in
-    place; ``step`` counts from 1 (it sets the bias correction). Used by the
-    lesson's detection and embedding experiments.
-    """
-    b1, b2 = betas
-    for p, g, (m, v) in zip(params, grads, moments, strict=True):
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * g * g
-        p -= lr * (m / (1 - b1**step)) / (np.sqrt(v / (1 - b2**step)) + eps)
 
 
 def predicted_boxes(offset, gap_y: float = 0.0) -> np.ndarray:

@@ -33,7 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
 
 from course import losses
-from course.lessons.structured import adam_step
+from course.lessons.optim import adam_step
 
 IMAGE, CELL, GRID = 32, 8, 4
 CLASSES = ("background", "filled", "hollow")

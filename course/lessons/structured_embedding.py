@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from course import losses
 from course.data import digits
-from course.lessons.structured import adam_step
+from course.lessons.optim import adam_step
 
 NEGATIVES = ("random", "semi-hard")
 
