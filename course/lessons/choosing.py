@@ -87,6 +87,17 @@ def pos_weight_for_costs(cost_fp, cost_fn):
     return _number(fn / fp)
 
 
+def _scores_and_labels(probs, y):
+    """``probs`` and ``y`` as float64, checked: 1-D, the same non-zero length, ``y`` in {0, 1}."""
+    p = np.asarray(probs, dtype=np.float64)
+    t = np.asarray(y, dtype=np.float64)
+    if p.ndim != 1 or t.shape != p.shape or p.size == 0:
+        raise ValueError(f"probs and y must be 1-D of the same non-zero length, got {p.shape}, {t.shape}")
+    if not np.all((t == 0) | (t == 1)):
+        raise ValueError("y must hold labels in {0, 1}")
+    return p, t
+
+
 def expected_cost(probs, y, cost_fp, cost_fn, threshold) -> float:
     """Mean cost per example of flagging ``probs >= threshold``.
 
@@ -94,12 +105,7 @@ def expected_cost(probs, y, cost_fp, cost_fn, threshold) -> float:
     flagged, ``y = 1``) ``cost_fn``; right calls cost nothing. ``probs`` and
     ``y`` are 1-D of the same length (at least one example), ``y`` in {0, 1}.
     """
-    p = np.asarray(probs, dtype=np.float64)
-    t = np.asarray(y, dtype=np.float64)
-    if p.ndim != 1 or t.shape != p.shape or p.size == 0:
-        raise ValueError(f"probs and y must be 1-D of the same non-zero length, got {p.shape}, {t.shape}")
-    if not np.all((t == 0) | (t == 1)):
-        raise ValueError("y must hold labels in {0, 1}")
+    p, t = _scores_and_labels(probs, y)
     fp, fn = _positive(cost_fp=cost_fp, cost_fn=cost_fn)
     flagged = p >= threshold
     false_alarms = np.sum(flagged & (t == 0))
@@ -115,12 +121,7 @@ def expected_cost_curve(probs, y, cost_fp, cost_fn, thresholds) -> np.ndarray:
     thresholds over 40,000 examples costs a few milliseconds rather than a
     pass over the data per threshold. Returns float64 of ``thresholds``' shape.
     """
-    p = np.asarray(probs, dtype=np.float64)
-    t = np.asarray(y, dtype=np.float64)
-    if p.ndim != 1 or t.shape != p.shape or p.size == 0:
-        raise ValueError(f"probs and y must be 1-D of the same non-zero length, got {p.shape}, {t.shape}")
-    if not np.all((t == 0) | (t == 1)):
-        raise ValueError("y must hold labels in {0, 1}")
+    p, t = _scores_and_labels(probs, y)
     cuts = np.asarray(thresholds, dtype=np.float64)
     fp, fn = _positive(cost_fp=cost_fp, cost_fn=cost_fn)
     healthy, ill = np.sort(p[t == 0]), np.sort(p[t == 1])
