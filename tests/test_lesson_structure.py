@@ -68,6 +68,20 @@ def test_asserts_live_only_in_claims_cells(path):
         assert not found, f"{path.name} {cell['id']}: assert outside a claims cell (line {found[0].lineno})"
 
 
+def _calls_claim(code):
+    tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                               for line in code.split("\n")))
+    return any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "claim" for n in ast.walk(tree))
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_claims_are_checked_only_in_claims_cells(path):
+    """A claim(...) in an untagged cell would show its code to the learner and on the book's page."""
+    for cell in cells(path):
+        if cell["cell_type"] == "code" and "claims" not in tags(cell):
+            assert not _calls_claim(source(cell)), f"{path.name} {cell['id']}: claim() outside a claims cell"
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_claims_cells_are_collapsed_and_use_the_helper(path):
     claims = [c for c in cells(path) if "claims" in tags(c)]
