@@ -4,6 +4,7 @@ the Gradescope package, the fallback without namespaces, and the registrar's fil
 The oracle for sharding is a single run: N shards merged must give exactly its gradebook.
 """
 
+import argparse
 import csv
 import datetime as dt
 import json
@@ -276,3 +277,26 @@ def test_totals_canvas_and_late_days(one_run, tmp_path):
     assert ada[:2] == ["Ada Lovelace", "101"] and float(ada[5]) == pytest.approx(raw["honest_ada"])
     assert registrar.days_late(dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc),
                                dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)) == 0
+
+
+def test_totals_count_every_name_the_grader_recognised(tmp_path):
+    """A notebook handed in as "Copy of 01_regression.ipynb" is graded as 01_regression: its points
+    and its submission time must reach the totals too (they were silently dropped)."""
+    from course.assignments import assignments
+
+    known = assignments()
+    rows = [["ann", "Copy of 01_regression.ipynb", "huber_loss", "4", "5", "passed", ""],
+            ["ann", "handin/01_regression (1).ipynb", "quantile_loss", "1", "5", "passed", ""],
+            ["bo", "01_regression.ipynb", "huber_loss", "5", "5", "passed", ""],
+            ["cy", "notes.ipynb", "", "0", "0", "unknown", ""]]
+    times = tmp_path / "times.csv"
+    times.write_text("student,submitted_at,notebook\nann,2026-12-02T12:00,Copy of 01_regression.ipynb\n"
+                     "bo,2026-12-01T10:00,01_regression\n")
+    args = argparse.Namespace(submission_times=times, due_at=registrar._when("2026-12-02T00:00", "due"),
+                              late_penalty=0.25)
+    stems, points, maxima, late = registrar.totals(rows, known, args)
+    assert stems == ["01_regression"] and set(points) == {"ann", "bo"}
+    assert late["ann"]["01_regression"] == 1 and late["bo"]["01_regression"] == 0
+    assert points["ann"]["01_regression"] == pytest.approx((4 + 1) * 0.75)
+    assert points["bo"]["01_regression"] == pytest.approx(5)
+    assert maxima["01_regression"] == known["01_regression"].points

@@ -21,6 +21,8 @@ import math
 import pathlib
 import sys
 
+from .grade import resolve
+
 
 class RegistrarError(Exception):
     pass
@@ -74,25 +76,30 @@ def _rows(path: pathlib.Path) -> list[dict]:
         raise RegistrarError(f"cannot read {path}: {error.strerror}") from error
 
 
-def _times(path: pathlib.Path) -> dict[tuple[str, str], dt.datetime]:
+def _times(path: pathlib.Path, known: dict) -> dict[tuple[str, str], dt.datetime]:
     rows = _rows(path)
     found = {}
     for row in rows:
         if "student" not in row or "submitted_at" not in row:
             raise RegistrarError(f"{path} needs the columns student,submitted_at[,notebook]")
-        found[(row["student"], (row.get("notebook") or "").removesuffix(".ipynb"))] = _when(
-            row["submitted_at"], str(path))
+        name = (row.get("notebook") or "").strip()
+        assignment = resolve(name, known) if name else None
+        stem = assignment.notebook if assignment is not None else name.removesuffix(".ipynb")
+        found[(row["student"], stem)] = _when(row["submitted_at"], str(path))
     return found
 
 
 def totals(rows: list[list[str]], known: dict, args) -> tuple[list[str], dict, dict, dict]:
     """(notebook stems, points[student][stem], max points[stem], days late[student][stem])."""
     stems, points, maxima, late = [], {}, {}, {}
-    times = _times(args.submission_times) if getattr(args, "submission_times", None) else {}
+    times = _times(args.submission_times, known) if getattr(args, "submission_times", None) else {}
     for student, notebook, _, score, *_ in rows:
-        stem = notebook.rsplit("/", 1)[-1].removesuffix(".ipynb")
-        if stem not in known:
+        # the name the student handed in ("Copy of 01_regression.ipynb", "handin/01_regression (1).ipynb"),
+        # resolved exactly as the grader resolved it when it graded the notebook
+        assignment = resolve(notebook.rsplit("/", 1)[-1], known)
+        if assignment is None:
             continue
+        stem = assignment.notebook
         if stem not in stems:
             stems.append(stem)
         points.setdefault(student, {}).setdefault(stem, 0.0)
