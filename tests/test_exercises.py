@@ -7,6 +7,8 @@ trusted); the sandboxed grader is tested in tests/test_grading*.py.
 import ast
 import json
 import pathlib
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -174,3 +176,53 @@ def test_written_questions_say_what_the_grader_declares(name):
         for item in spec.rubric:
             assert _words(item) in _words(answer), f"{name} {qid}: rubric item missing: {item[:60]}"
         assert exercise[qid][0].strip() == "YOUR ANSWER HERE", f"{name} {qid}: the stub leaks an answer"
+
+
+REFERS_BACK = re.compile(r"as in exercise|same rules", re.IGNORECASE)
+
+
+def _prose_above_def(path: pathlib.Path, name: str) -> str | None:
+    """The markdown cells between the code cell that defines ``name`` and the code cell before it."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] == "code" and re.search(rf"^def {name}\(", "".join(cell["source"]), re.M):
+            text = []
+            before = index - 1
+            while before >= 0 and cells[before]["cell_type"] == "markdown":
+                text.insert(0, "".join(cells[before]["source"]))
+                before -= 1
+            return "\n".join(text)
+    return None
+
+
+def _raising_groups(exercise) -> list[str]:
+    """The case groups (drawn from ``default_rng(0)``) on which the reference raises ValueError."""
+    raising = []
+    for group in exercise.groups:
+        for case in group.make(np.random.default_rng(0)):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    exercise.reference(*case.args, **case.kwargs)
+            except ValueError:
+                raising.append(group.name)
+                break
+            except Exception:  # only ValueError matters here
+                pass
+    return raising
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_prose_asks_for_valueerror_exactly_when_the_grader_checks_it(path):
+    """A learner is told to raise ValueError (or to follow an earlier exercise's rules) for a
+    function exactly when some case group makes the reference raise it: no unchecked requirement,
+    no checked one left unsaid."""
+    wrong = []
+    for exercise in get(path.stem).exercises:
+        prose = _prose_above_def(path, exercise.name)
+        assert prose is not None, f"{path.name}: no cell defines {exercise.name}"
+        says = "ValueError" in prose or bool(REFERS_BACK.search(prose))
+        raising = _raising_groups(exercise)
+        if says != bool(raising):
+            wrong.append(f"{exercise.name}: prose asks for ValueError: {says}, raising groups: {raising}")
+    assert not wrong, f"{path.name}: " + "; ".join(wrong)
