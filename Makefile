@@ -54,7 +54,7 @@ lab: $(STAMP)
 	  --LabApp.default_url=/lab/tree/notebooks/index.ipynb
 
 reset: $(STAMP)
-	@test -n "$(NB)" || { echo "usage: make reset NB=notebooks/01_regression (or exercises/01_regression)"; exit 2; }
+	@test -n "$(NB)" || { echo "usage: make reset NB=notebooks/01_regression (or exercises/01_regression_exercise)"; exit 2; }
 	$(PY) -m course.workspace reset "$(NB)" --dir "$(WORKSPACE)"
 
 # Headless Chromium for the browser tests: Debian's package (a test tool's own

@@ -33,6 +33,7 @@ import pathlib
 import sys
 
 from course import notebook_format
+from course.assignments.spec import exercise_file
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -100,7 +101,7 @@ def build(root: pathlib.Path = ROOT) -> dict[pathlib.Path, str]:
     for path in sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb")):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         text = dumps(make_exercise(notebook, path.stem, _version(path.stem)))
-        expected[root / "exercises" / path.name] = text
+        expected[root / "exercises" / exercise_file(path.stem)] = text
     return expected
 
 

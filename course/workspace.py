@@ -10,7 +10,8 @@ overwrites a file, so a learner's work survives updates of the course.
     python -m course.workspace create [DIR]          # what `make lab` runs first
     python -m course.workspace reset NAME [--dir DIR] # `make reset NB=NAME`: one fresh copy
 
-``NAME`` is ``notebooks/01_regression.ipynb``, ``exercises/01_regression`` or,
+``NAME`` is ``notebooks/01_regression.ipynb``, ``exercises/01_regression_exercise`` (or just
+``exercises/01_regression``) or,
 when only one folder has it, ``index``. The copy it replaces is kept under
 ``DIR/.backup/``.
 
@@ -65,6 +66,11 @@ def resolve(name: str, root: pathlib.Path = ROOT) -> pathlib.Path:
         candidate = candidate.with_name(candidate.name + ".ipynb")
     if len(candidate.parts) > 1:
         matches = [pathlib.Path(candidate)] if (root / candidate).is_file() else []
+        if not matches and candidate.parts[0] == "exercises":  # exercises/01_regression: its exercise
+            from course.assignments.spec import exercise_file
+
+            exercise = candidate.with_name(exercise_file(candidate.stem))
+            matches = [pathlib.Path(exercise)] if (root / exercise).is_file() else []
     else:
         matches = [pathlib.Path(folder) / candidate.name for folder in FOLDERS
                    if (root / folder / candidate.name).is_file()]
@@ -72,7 +78,7 @@ def resolve(name: str, root: pathlib.Path = ROOT) -> pathlib.Path:
         return matches[0]
     if not matches:
         raise ValueError(f"no course notebook is called {name!r}; try e.g. "
-                         "notebooks/01_regression or exercises/01_regression")
+                         "notebooks/01_regression or exercises/01_regression_exercise")
     raise ValueError(f"{name!r} is ambiguous: say which one, "
                      + " or ".join(m.with_suffix("").as_posix() for m in matches))
 

@@ -4,6 +4,8 @@ import json
 import pathlib
 import re
 
+from course.assignments.spec import exercise_file
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -11,7 +13,8 @@ LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
 def test_every_lesson_has_an_exercise_pair():
     for name in LESSONS:
         assert (ROOT / "solutions" / name).exists(), f"solutions/{name} is missing"
-        assert (ROOT / "exercises" / name).exists(), f"exercises/{name} is missing"
+        exercise = exercise_file(name.removesuffix(".ipynb"))
+        assert (ROOT / "exercises" / exercise).exists(), f"exercises/{exercise} is missing"
 
 
 def test_index_notebook_links_every_lesson_and_only_existing_files():

@@ -17,6 +17,7 @@ from course import make_exercises
 from course.assignments import assignments, checker, get
 from course.assignments.judge import run_in_process
 from course.assignments.scoring import score_exercise
+from course.assignments.spec import exercise_file
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -47,13 +48,13 @@ def test_stale_exercise_is_reported(tmp_path):
         (tmp_path / folder).mkdir()
     source = SOLUTIONS[0]
     (tmp_path / "solutions" / source.name).write_text(source.read_text())
-    assert make_exercises.stale(tmp_path) == [f"exercises/{source.name} is missing"]
+    assert make_exercises.stale(tmp_path) == [f"exercises/{exercise_file(source.stem)} is missing"]
     make_exercises.main(["--root", str(tmp_path)])
     assert make_exercises.stale(tmp_path) == []
     notebook = json.loads((tmp_path / "solutions" / source.name).read_text())
     notebook["cells"][0]["source"] = ["# an edited introduction\n"]
     (tmp_path / "solutions" / source.name).write_text(json.dumps(notebook))
-    assert make_exercises.stale(tmp_path) == [f"exercises/{source.name} is out of date"]
+    assert make_exercises.stale(tmp_path) == [f"exercises/{exercise_file(source.stem)} is out of date"]
 
 
 def test_strip_solution_keeps_indentation_and_the_rest_of_the_cell():
@@ -69,7 +70,7 @@ def test_strip_solution_keeps_indentation_and_the_rest_of_the_cell():
 
 def test_exercise_notebooks_hide_every_answer_and_carry_their_assignment():
     for solution in SOLUTIONS:
-        exercise = json.loads((ROOT / "exercises" / solution.name).read_text())
+        exercise = json.loads((ROOT / "exercises" / exercise_file(solution.stem)).read_text())
         text = json.dumps(exercise)
         assert "BEGIN SOLUTION" not in text and "NotImplementedError" in text
         assert exercise["metadata"]["course"]["assignment"] == solution.stem
@@ -90,7 +91,7 @@ def test_solutions_earn_full_marks_including_hidden_cases(path):
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
 def test_untouched_exercises_earn_nothing(path):
     assignment = get(path.stem)
-    namespace = defined_functions(ROOT / "exercises" / path.name)
+    namespace = defined_functions(ROOT / "exercises" / exercise_file(path.stem))
     for exercise in assignment.exercises:
         fn = namespace[exercise.name]
         result = score_exercise(assignment, exercise, lambda case: run_in_process(fn, case), 1)
@@ -167,7 +168,7 @@ def test_written_questions_say_what_the_grader_declares(name):
     teaching assistants' review files (``course/assignments/experiments.py``), word for word."""
     declared = {w.id: w for w in get(name).written}
     solution = _written_cells(ROOT / "solutions" / f"{name}.ipynb")
-    exercise = _written_cells(ROOT / "exercises" / f"{name}.ipynb")
+    exercise = _written_cells(ROOT / "exercises" / exercise_file(name))
     assert set(solution) == set(exercise) == set(declared), name
     for qid, spec in declared.items():
         answer, prompt = solution[qid]

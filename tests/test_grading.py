@@ -18,6 +18,7 @@ import pytest
 from course.assignments import assignments, get
 from course.assignments.judge import to_data
 from course.assignments.scoring import cases_for
+from course.assignments.spec import exercise_file
 from course.grading import cli, extract, feedback
 from course.grading.grade import resolve
 from course.grading.wire import decode, encode, to_plain
@@ -258,7 +259,8 @@ def test_solutions_earn_full_marks_and_untouched_exercises_zero(course_run):
     written = {(a.notebook, q.id): q.points for a in assignments().values() for q in a.written}
     assert all(len(a.written) >= 1 for a in assignments().values())
     for student in ("from_solutions", "from_exercises"):
-        mine = {(r[1].removesuffix(".ipynb"), r[2]): r for r in rows if r[0] == student}
+        known = assignments()
+        mine = {(resolve(r[1], known).notebook, r[2]): r for r in rows if r[0] == student}
         assert set(mine) == set(expected) | set(written)
         for key, points in written.items():  # written answers wait for a teaching assistant
             row = mine.pop(key)
@@ -366,7 +368,8 @@ def test_layouts_missing_notebooks_and_empty_folders(tmp_path):
     rows_per_notebook = len(get("01_regression").exercises) + len(get("01_regression").written)
     for student in ("cat", "dan"):
         assert [r[5] for r in by_student[student]] == ["missing"] * rows_per_notebook
-        assert "No 01_regression.ipynb was handed in" in by_student[student][0][6]
+        assert "No 01_regression_exercise.ipynb (or another notebook named for 01_regression) was handed in" \
+            in by_student[student][0][6]
 
 
 def test_resume_keeps_finished_rows_and_grades_only_the_rest(tmp_path, capsys):
@@ -435,7 +438,8 @@ def test_written_answers_round_trip_review_files_and_merge_manual(tmp_path, caps
             cell["source"] = ["Outliers pull **hard** <img src=x onerror=alert(1)> [link](http://x)\n",
                               "# not a heading"]
     write(tmp_path / "class" / "ann" / corpus.NB, solution)
-    write(tmp_path / "class" / "bob" / corpus.NB, (ROOT / "exercises" / corpus.NB).read_bytes())
+    blank = (ROOT / "exercises" / exercise_file(corpus.STEM)).read_bytes()
+    write(tmp_path / "class" / "bob" / corpus.NB, blank)
     grades, review = tmp_path / "g.csv", tmp_path / "review"
     assert cli.main([str(tmp_path / "class"), "--out", str(grades), "--quiet", "--review", str(review),
                      "--gradescope", str(tmp_path / "gs")]) == 0
@@ -469,3 +473,19 @@ def test_written_answers_round_trip_review_files_and_merge_manual(tmp_path, caps
                                                "clear, misses the cap"]
     assert rows[("bob", question.id)][5] == "manual"  # a blank score waits
     assert rows[("ann", "huber_loss")][5] == "passed"  # automatic rows untouched
+
+
+def test_the_handed_out_exercise_name_is_graded_before_the_lessons_and_copies():
+    """Of several copies, the exercise's own name wins, then the lesson's name, then any other."""
+    from course.grading.grade import Submission
+
+    known = assignments()
+    names = ["Copy of 01_regression_exercise.ipynb", "01_regression.ipynb",
+             "old/01_regression_exercise.ipynb", "01_regression_exercise.ipynb"]
+    kept, copies = cli.choose_copies([Submission("ann", n, pathlib.Path(n)) for n in names], known)
+    assert [s.notebook for s in kept] == ["01_regression_exercise.ipynb"]
+    assert sorted(r.submission.notebook for r in copies) == sorted(names[:3])
+    kept, _ = cli.choose_copies([Submission("bo", n, pathlib.Path(n)) for n in names[:3]], known)
+    assert [s.notebook for s in kept] == ["old/01_regression_exercise.ipynb"]  # the name, then the depth
+    kept, _ = cli.choose_copies([Submission("cy", n, pathlib.Path(n)) for n in names[:2]], known)
+    assert [s.notebook for s in kept] == ["01_regression.ipynb"]

@@ -62,7 +62,7 @@ def test_a_linked_student_folder_is_not_followed(graded):
     assert refused == [("", "", "0", "0")], rows
     assert "link to a folder" in next(r[6] for r in rows if r[5] == "invalid")
     missing = [r for r in rows if r[5] == "missing"]  # it handed nothing in
-    assert [(r[1], r[2]) for r in missing] == [(corpus.NB, e) for e in POINTS]
+    assert [(r[1], r[2]) for r in missing] == [(f"{corpus.STEM}_exercise.ipynb", e) for e in POINTS]
     assert not any(r[5] == "passed" for r in rows)
 
 

@@ -17,6 +17,7 @@ import zipfile
 
 import pytest
 
+from course.assignments.spec import exercise_file
 from course.grading import cli, registrar, shards
 from course.grading.sandbox import Limits, Sandbox
 
@@ -29,7 +30,7 @@ OPTIONS = ["--timeout", "2", "--jobs", "2", "--quiet"]
 
 def _class(folder: pathlib.Path) -> pathlib.Path:
     """Seven students: honest, partial, blank, and one hostile."""
-    blank = json.loads((ROOT / "exercises" / corpus.NB).read_text())
+    blank = json.loads((ROOT / "exercises" / exercise_file(corpus.STEM)).read_text())
     entries = corpus.honest_students() + [
         corpus.Entry("dee", {corpus.NB: corpus.build()}),
         corpus.Entry("eve_blank", {corpus.NB: blank}),
@@ -196,7 +197,7 @@ def test_gradescope_honest_blank_and_hostile_submissions(autograder):
     hidden = [t for t in honest["tests"] if t["visibility"] == "after_published"]
     assert all("hidden check" in t["output"] for t in hidden)
 
-    blank = _run_autograder(base, json.loads((ROOT / "exercises" / corpus.NB).read_text()))
+    blank = _run_autograder(base, json.loads((ROOT / "exercises" / exercise_file(corpus.STEM)).read_text()))
     assert blank["score"] == 0
 
     hostile = corpus.build({"huber_loss": corpus.function("huber_loss", "while True:\n    pass"),

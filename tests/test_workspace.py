@@ -13,7 +13,7 @@ def test_create_copies_the_course_once_and_never_overwrites(tmp_path):
     copied = create(tmp_path)
     lesson = tmp_path / "notebooks" / "01_regression.ipynb"
     assert lesson.read_bytes() == (ROOT / "notebooks" / "01_regression.ipynb").read_bytes()
-    assert (tmp_path / "exercises" / "01_regression.ipynb").exists()
+    assert (tmp_path / "exercises" / "01_regression_exercise.ipynb").exists()
     assert any(p.parts[0] == "docs" for p in copied)  # the index links to docs/notation.md
     lesson.write_text("my work")
     assert create(tmp_path) == []
@@ -23,7 +23,7 @@ def test_create_copies_the_course_once_and_never_overwrites(tmp_path):
 def test_reset_restores_one_notebook_and_keeps_the_old_copy(tmp_path):
     create(tmp_path)
     lesson = tmp_path / "notebooks" / "01_regression.ipynb"
-    exercise = tmp_path / "exercises" / "01_regression.ipynb"
+    exercise = tmp_path / "exercises" / "01_regression_exercise.ipynb"
     lesson.write_text("my lesson")
     exercise.write_text("my exercise")
     assert reset("notebooks/01_regression", tmp_path) == lesson
@@ -33,11 +33,13 @@ def test_reset_restores_one_notebook_and_keeps_the_old_copy(tmp_path):
     assert [p.read_text() for p in kept] == ["my lesson"]
 
 
-def test_a_name_in_both_folders_must_say_which():
+def test_names_resolve_to_one_course_file():
     assert resolve("index") == resolve("notebooks/index.ipynb")
-    assert resolve("exercises/01_regression").parts == ("exercises", "01_regression.ipynb")
-    with pytest.raises(ValueError, match="ambiguous"):
-        resolve("01_regression")
+    assert resolve("exercises/01_regression").parts == ("exercises", "01_regression_exercise.ipynb")
+    assert resolve("exercises/01_regression_exercise").parts == ("exercises", "01_regression_exercise.ipynb")
+    # the lesson and its exercise have different names, so a bare stem means the lesson
+    assert resolve("01_regression").parts == ("notebooks", "01_regression.ipynb")
+    assert resolve("01_regression_exercise").parts == ("exercises", "01_regression_exercise.ipynb")
     with pytest.raises(ValueError, match="no course notebook"):
         resolve("notebooks/99_nothing")
 

@@ -1,7 +1,7 @@
 """How an exercise declares its points and its checks, next to its reference.
 
 An :class:`Assignment` is one exercise notebook (``solutions/01_regression.ipynb``
-and the generated ``exercises/01_regression.ipynb``). It lists
+and the generated ``exercises/01_regression_exercise.ipynb``). It lists
 :class:`Exercise` objects, one per function the learner writes. Each exercise
 names the reference implementation in ``course`` and groups its test cases
 into :class:`CaseGroup` objects, each worth some points:
@@ -33,6 +33,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+
+#: an exercise's file name is its lesson's plus this suffix, so the lesson and the exercise open in
+#: JupyterLab as two tabs with different names (a tab is named after its file)
+EXERCISE_SUFFIX = "_exercise"
+
+
+def exercise_file(stem: str) -> str:
+    """The exercise notebook's file name: ``01_regression`` -> ``01_regression_exercise.ipynb``."""
+    return f"{stem}{EXERCISE_SUFFIX}.ipynb"
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,11 @@ class Written:
 
 @dataclass(frozen=True)
 class Assignment:
-    """One exercise notebook: its file stem (``"01_regression"``), exercises and written questions."""
+    """One exercise notebook: its assignment stem (``"01_regression"``), exercises and written questions.
+
+    The notebook handed out is :attr:`exercise_file` (``01_regression_exercise.ipynb``); the grader
+    also recognises a hand-in under the lesson's name or any name that contains the stem.
+    """
 
     notebook: str
     title: str
@@ -136,6 +149,10 @@ class Assignment:
     @property
     def points(self) -> float:
         return float(sum(e.points for e in self.exercises))
+
+    @property
+    def exercise_file(self) -> str:
+        return exercise_file(self.notebook)
 
 
 def public_seed(assignment: str, exercise: str, group: str) -> int:

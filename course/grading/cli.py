@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 
 from course.assignments import assignments
+from course.assignments.spec import exercise_file
 
 from . import feedback, manual, registrar, shards
 from .grade import ExerciseReport, Report, Row, Submission, file_rows, grade, resolve
@@ -312,9 +313,12 @@ def choose_copies(submissions: list[Submission], known) -> tuple[list[Submission
 
 
 def _preference(notebook: str, stem) -> tuple:
+    """Sort key: the handed-out name first (``01_regression_exercise.ipynb``), then the lesson's
+    (``01_regression.ipynb``), then any other name; within each, the shallowest, shortest, first."""
     parts = notebook.split("/")
-    exact = isinstance(stem, str) and parts[-1] == f"{stem}.ipynb"
-    return (not exact, len(parts), len(notebook), notebook)
+    names = (exercise_file(stem), f"{stem}.ipynb") if isinstance(stem, str) else ()
+    rank = names.index(parts[-1]) if parts[-1] in names else len(names)
+    return (rank, len(parts), len(notebook), notebook)
 
 
 def refused_reports(found: Discovery, kept: list[Submission], known) -> list[Report]:
@@ -356,8 +360,9 @@ def missing_reports(submissions, empty: list[str], known, also=()) -> list[Repor
     for student in sorted(set(handed) | set(empty)):
         for stem in expected:
             if stem not in handed.get(student, set()):
-                reports.append(file_rows(Submission(student, f"{stem}.ipynb"), known[stem], "missing",
-                                         f"No {stem}.ipynb was handed in."))
+                name = known[stem].exercise_file
+                reports.append(file_rows(Submission(student, name), known[stem], "missing",
+                                         f"No {name} (or another notebook named for {stem}) was handed in."))
         if not expected and student in empty:
             reports.append(file_rows(Submission(student, ""), None, "missing",
                                      "No notebook (.ipynb) was found in this student's folder."))

@@ -32,7 +32,8 @@ CALL_ARGS = {
 
 
 def load(folder: str = "solutions") -> dict:
-    return json.loads((ROOT / folder / f"{STEM}.ipynb").read_text(encoding="utf-8"))
+    name = f"{STEM}_exercise.ipynb" if folder == "exercises" else f"{STEM}.ipynb"
+    return json.loads((ROOT / folder / name).read_text(encoding="utf-8"))
 
 
 def _defining_cell(notebook: dict, name: str) -> int:

@@ -86,7 +86,7 @@ def exercise_results(lesson_results, lab_server, lab_tmp):
 
 def test_lessons_and_exercises_are_discovered():
     assert LESSONS, "no lesson notebooks/NN_*.ipynb found"
-    assert [p.name for p in EXERCISES] == [p.name for p in LESSONS]
+    assert [p.name for p in EXERCISES] == [f"{p.stem}_exercise.ipynb" for p in LESSONS]
 
 
 @pytest.mark.browser
