@@ -204,7 +204,7 @@ ASSIGNMENT = Assignment(
             ),
             mistakes=(
                 Mistake("plain 1 - IoU", "this is 1 - IoU: add the enclosing-box penalty "
-                        "(|C| - U) / |C|, which is what keeps a gradient for disjoint boxes",
+                        "(|E| - U) / |E| (E the enclosing box), which keeps a gradient for disjoint boxes",
                         _one_minus_iou),
                 Mistake("GIoU, not its loss", "this is GIoU itself; the loss is 1 - GIoU",
                         lambda boxes1, boxes2, reduction="none", eps=1e-7:

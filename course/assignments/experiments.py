@@ -354,8 +354,8 @@ WRITTEN = {
         "does not?",
         ["1 point: IoU is 0 for every non-overlapping pair, so 1 − IoU is constant there and its "
          "gradient is 0: the box gets no signal.",
-         "1 point: GIoU subtracts (|C| − U)/|C|, which shrinks as the boxes get closer, so the loss "
-         "still decreases (and has a gradient) when moving towards the target."]),
+         "1 point: GIoU subtracts (|E| − U)/|E| (E the enclosing box), which shrinks as the boxes get "
+         "closer, so the loss still decreases (and has a gradient) when moving towards the target."]),
     "05_landscapes": _written(
         "q_why_no_labels",
         "Why does the Hessian-vector product of the logistic loss not depend on the labels y?",

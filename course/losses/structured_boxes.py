@@ -158,11 +158,12 @@ def generalized_box_iou_loss(boxes1, boxes2, reduction: str = "none",
                              eps: float = 1e-7) -> np.ndarray:
     r"""Generalized IoU loss, ``torchvision.ops.generalized_box_iou_loss``.
 
-    For matched boxes ``A`` (prediction) and ``B`` (target), with ``C`` the
-    smallest box enclosing both, ``I`` the intersection and ``U`` the union:
+    For matched boxes ``A`` (prediction) and ``B`` (target), with ``E`` the
+    smallest box enclosing both (Rezatofighi et al. 2019 call it ``C``; the course
+    writes ``E``), ``I`` the intersection and ``U`` the union:
 
     .. math::
-        \ell = 1 - \Big(\frac{I}{U + \epsilon} - \frac{|C| - U}{|C| + \epsilon}\Big)
+        \ell = 1 - \Big(\frac{I}{U + \epsilon} - \frac{|E| - U}{|E| + \epsilon}\Big)
 
     In ``[0, 2)`` for proper boxes: 0 for identical boxes, 1 for touching
     ones, approaching 2 as disjoint boxes drift apart, so it still has a
@@ -200,9 +201,9 @@ def generalized_box_iou_loss_grad(boxes1, boxes2, reduction: str = "none",
                                   eps: float = 1e-7) -> np.ndarray:
     r"""Gradient of :func:`generalized_box_iou_loss` w.r.t. ``boxes1``.
 
-    With ``loss = 1 - I/(U+eps) + (|C| - U)/(|C| + eps)``:
-    ``dI = -1/(U+eps)``, ``dU = I/(U+eps)^2 - 1/(|C|+eps)``,
-    ``d|C| = (U+eps)/(|C|+eps)^2``, then through the corners.
+    With ``loss = 1 - I/(U+eps) + (|E| - U)/(|E| + eps)``:
+    ``dI = -1/(U+eps)``, ``dU = I/(U+eps)^2 - 1/(|E|+eps)``,
+    ``d|E| = (U+eps)/(|E|+eps)^2``, then through the corners.
     """
     pair = _pair(boxes1, boxes2, eps)
     with np.errstate(invalid="ignore", divide="ignore"):
