@@ -147,28 +147,21 @@ def bakery_demand(n: int, seed: int = 0):
 def fit_stock_line(x, demand, loss: str = "mse", quantile: float = 0.5, iterations: int = 200):
     """Fit ``stock = slope * x + intercept`` under ``"mse"`` or ``"pinball"`` (``quantile``).
 
-    MSE is one least-squares solve. The pinball loss is minimized by
-    iteratively reweighted least squares, as lesson 01 fits L1: each point
-    gets the weight ``g_i / r_i``, its ``quantile_loss_grad`` over its
-    residual. ``quantile=0.5`` is the MAE fit. Returns ``(slope, intercept)``.
+    Lesson 01's :func:`course.lessons.regression.fit_line` does the work: MSE
+    is one least-squares solve, the pinball loss is minimized by iteratively
+    reweighted least squares (each point weighted by its
+    ``quantile_loss_grad`` over its residual). ``quantile=0.5`` is the MAE
+    fit. Returns ``(slope, intercept)``.
     """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(demand, dtype=np.float64)
+    from course.lessons.regression import fit_line
+
     if loss not in ("mse", "pinball"):
         raise ValueError(f"loss must be 'mse' or 'pinball', got {loss!r}")
-    design = np.column_stack([x, np.ones_like(x)])
-    theta = np.linalg.lstsq(design, y, rcond=None)[0]
-    if loss == "pinball":
-        for _ in range(iterations):
-            residual = design @ theta - y
-            safe = np.where(np.abs(residual) < 1e-6, np.copysign(1e-6, residual), residual)
-            weight = losses.quantile_loss_grad(y + safe, y, quantile=quantile, reduction="none") / safe
-            root = np.sqrt(weight)
-            new = np.linalg.lstsq(design * root[:, None], y * root, rcond=None)[0]
-            if np.allclose(new, theta, rtol=1e-10, atol=1e-12):
-                break
-            theta = new
-    return float(theta[0]), float(theta[1])
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(demand, dtype=np.float64)
+    if loss == "mse":
+        return fit_line(x, y, "mse")
+    return fit_line(x, y, "quantile", quantile=quantile, iterations=iterations)
 
 
 def money_cost(stock, demand, under_cost: float, over_cost: float) -> float:
